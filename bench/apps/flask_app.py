@@ -1,0 +1,61 @@
+"""Flask, as its quickstart writes it: decorators, dicts returned as JSON, render_template."""
+
+from flask import Flask, render_template
+
+from . import ITEMS, N_ROUTES, TITLE
+
+
+def hello():
+    app = Flask(__name__)
+
+    @app.get("/")
+    def index():
+        return "Hello, World!", {"Content-Type": "text/plain; charset=utf-8"}
+
+    return app
+
+
+def param_json():
+    app = Flask(__name__)
+
+    @app.get("/users/<int:user_id>")
+    def user(user_id):
+        return {"id": user_id, "name": f"user{user_id}"}
+
+    return app
+
+
+def routes():
+    app = Flask(__name__)
+
+    def static_view(i):
+        return lambda: f"static {i}"
+
+    def dynamic_view(i):
+        return lambda id: {"route": i, "id": id}
+
+    for i in range(N_ROUTES):
+        app.add_url_rule(f"/s{i}", f"s{i}", static_view(i), methods=["GET"])
+    for i in range(N_ROUTES):
+        app.add_url_rule(f"/r{i}/<int:id>/items", f"r{i}", dynamic_view(i), methods=["GET"])
+    return app
+
+
+def template():
+    app = Flask(__name__)  # templates/ next to this module
+
+    @app.get("/page")
+    def page():
+        return render_template("page.html", title=TITLE, items=ITEMS)
+
+    return app
+
+
+BUILDERS = {
+    "hello": hello,
+    "param_json": param_json,
+    "routes200_first": routes,
+    "routes200": routes,
+    "routes200_404": routes,
+    "template": template,
+}

@@ -1,0 +1,61 @@
+"""Ours: ``framework.App``, written as API.md shows it."""
+
+from framework import App
+
+from . import ITEMS, N_ROUTES, TITLE
+
+
+def hello():
+    app = App(__name__)
+
+    @app.get("/")
+    def index(request):
+        return "Hello, World!", {"Content-Type": "text/plain; charset=utf-8"}
+
+    return app
+
+
+def param_json():
+    app = App(__name__)
+
+    @app.get("/users/<int:user_id>")
+    def user(request, user_id):
+        return {"id": user_id, "name": f"user{user_id}"}
+
+    return app
+
+
+def routes():
+    app = App(__name__)
+
+    def static_view(i):
+        return lambda request: (f"static {i}", {"Content-Type": "text/plain; charset=utf-8"})
+
+    def dynamic_view(i):
+        return lambda request, id: {"route": i, "id": id}
+
+    for i in range(N_ROUTES):
+        app.route(f"/s{i}", methods=["GET"], name=f"s{i}")(static_view(i))
+    for i in range(N_ROUTES):
+        app.route(f"/r{i}/<int:id>/items", methods=["GET"], name=f"r{i}")(dynamic_view(i))
+    return app
+
+
+def template():
+    app = App(__name__)  # templates/ next to this module
+
+    @app.get("/page")
+    def page(request):
+        return app.render("page.html", title=TITLE, items=ITEMS)
+
+    return app
+
+
+BUILDERS = {
+    "hello": hello,
+    "param_json": param_json,
+    "routes200_first": routes,
+    "routes200": routes,
+    "routes200_404": routes,
+    "template": template,
+}

@@ -1,0 +1,71 @@
+"""Pyramid: a Configurator with add_route/add_view, renderer="json", a Jinja2 Environment."""
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pyramid.config import Configurator
+from pyramid.response import Response
+
+from . import ITEMS, N_ROUTES, TEMPLATES, TITLE
+
+
+def hello_view(request):
+    return Response("Hello, World!", content_type="text/plain")
+
+
+def user_view(request):
+    user_id = int(request.matchdict["user_id"])
+    return {"id": user_id, "name": f"user{user_id}"}
+
+
+def hello():
+    with Configurator() as config:
+        config.add_route("hello", "/")
+        config.add_view(hello_view, route_name="hello", request_method="GET")
+    return config.make_wsgi_app()
+
+
+def param_json():
+    with Configurator() as config:
+        config.add_route("user", r"/users/{user_id:\d+}")
+        config.add_view(user_view, route_name="user", request_method="GET", renderer="json")
+    return config.make_wsgi_app()
+
+
+def routes():
+    def static_view(i):
+        return lambda request: Response(f"static {i}", content_type="text/plain")
+
+    def dynamic_view(i):
+        return lambda request: {"route": i, "id": int(request.matchdict["id"])}
+
+    with Configurator() as config:
+        for i in range(N_ROUTES):
+            config.add_route(f"s{i}", f"/s{i}")
+            config.add_view(static_view(i), route_name=f"s{i}", request_method="GET")
+        for i in range(N_ROUTES):
+            config.add_route(f"r{i}", rf"/r{i}/{{id:\d+}}/items")
+            config.add_view(dynamic_view(i), route_name=f"r{i}", request_method="GET",
+                            renderer="json")
+    return config.make_wsgi_app()
+
+
+def template():
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+    page = env.get_template("page.html")
+
+    def page_view(request):
+        return Response(page.render(title=TITLE, items=ITEMS))  # text/html by default
+
+    with Configurator() as config:
+        config.add_route("page", "/page")
+        config.add_view(page_view, route_name="page", request_method="GET")
+    return config.make_wsgi_app()
+
+
+BUILDERS = {
+    "hello": hello,
+    "param_json": param_json,
+    "routes200_first": routes,
+    "routes200": routes,
+    "routes200_404": routes,
+    "template": template,
+}

@@ -1,0 +1,138 @@
+"""The command line: serve an app, list its routes, show its onion of layers.
+
+.. code-block:: text
+
+    python -m framework run module:app [--host H] [--port P] [--reload] [--debug]
+    python -m framework routes module:app
+    python -m framework stack module:app
+
+``module:app`` names a module importable from the current directory and an
+attribute in it (dotted for nested objects); without ``:app`` the attribute is
+``app``, else ``application``. A wrong target is one clear line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["describe_stack", "load_app", "main", "routes_table"]
+
+
+class TargetError(Exception):
+    """The ``module:app`` target cannot be loaded; the message says why."""
+
+
+def load_app(target: str) -> Any:
+    """Import ``module:attr`` and return the WSGI callable it names."""
+    module_name, _, attr = target.partition(":")
+    if not module_name:
+        raise TargetError(f"{target!r} names no module; use module:app, e.g. examples.hello:app")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and module_name.startswith(error.name):
+            raise TargetError(f"cannot import module {module_name!r}: no such module "
+                              f"(run from the folder that contains it)") from None
+        raise TargetError(f"importing {module_name!r} failed: {error}") from None
+    names = [attr] if attr else ["app", "application"]
+    for name in names:
+        obj: Any = module
+        try:
+            for part in name.split("."):
+                obj = getattr(obj, part)
+        except AttributeError:
+            continue
+        if not callable(obj):
+            raise TargetError(f"{module_name}:{name} is a {type(obj).__name__}, "
+                              "not a WSGI callable (app(environ, start_response))")
+        return obj
+    raise TargetError(f"module {module_name!r} has no attribute "
+                      f"{' or '.join(repr(name) for name in names)}")
+
+
+def routes_table(app: Any) -> list[tuple[str, str, str]]:
+    """``(rule, methods, name)`` rows for an ``App`` or ``Dispatcher`` (mounts included)."""
+    rows = [(route.rule, ", ".join(sorted(route.methods)), route.name) for route in app.routes]
+    mounts = getattr(app, "mounts", None)
+    for prefix, mounted in getattr(mounts, "prefixes", {}).items():
+        rows.append((f"{prefix or '/'}/*", "*", f"mount: {describe_object(mounted)}"))
+    return rows
+
+
+def describe_object(obj: Any) -> str:
+    """A short name for a WSGI callable: ``<App 'examples.hello'>`` or its class/function."""
+    if type(obj).__repr__ is not object.__repr__ and hasattr(obj, "import_name"):
+        return repr(obj)
+    name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
+    module = getattr(obj, "__module__", None) or type(obj).__module__
+    return f"{module}.{name}"
+
+
+def describe_stack(app: Any) -> list[str]:
+    """The onion, outermost first: one line per layer (found through ``.app``), then the app."""
+    describe = getattr(app, "describe", None)
+    if callable(describe) and not hasattr(app, "routes"):
+        return list(describe())
+    lines = []
+    seen = set()
+    while hasattr(app, "app") and id(app) not in seen and not hasattr(app, "routes"):
+        seen.add(id(app))
+        lines.append(describe_object(app))
+        app = app.app
+    lines.append(describe_object(app))
+    return lines
+
+
+def _print_table(rows: Sequence[tuple[str, str, str]]) -> None:
+    header = ("Rule", "Methods", "Name")
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(3)]
+    for row in (header, tuple("-" * width for width in widths), *rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m framework", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="serve the app with the development server")
+    run.add_argument("target", help="module:app")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--reload", action="store_true", help="restart when a source file changes")
+    run.add_argument("--debug", action="store_true", help="tracebacks and the interactive debugger")
+    commands.add_parser("routes", help="list the app's routes").add_argument("target")
+    commands.add_parser("stack", help="show the onion of layers").add_argument("target")
+    args = parser.parse_args(argv)
+    try:
+        app = load_app(args.target)
+    except TargetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.command == "routes":
+        if not hasattr(app, "routes"):
+            print(f"error: {args.target} is not an App or Dispatcher; it has no routes",
+                  file=sys.stderr)
+            return 2
+        _print_table(routes_table(app))
+    elif args.command == "stack":
+        print("\n".join(describe_stack(app)))
+    else:
+        _serve(app, args.host, args.port, args.debug, args.reload)
+    return 0
+
+
+def _serve(app: Any, host: str, port: int, debug: bool, reload: bool) -> None:
+    run = getattr(app, "run", None)
+    if callable(run) and hasattr(app, "routes"):
+        run(host=host, port=port, debug=debug, reload=reload)
+        return
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, use_reloader=reload, use_debugger=debug, threaded=True)

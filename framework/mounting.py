@@ -1,0 +1,116 @@
+"""Serve WSGI applications under path prefixes and host names (PEP 3333 shifting).
+
+The one implementation behind ``App.mount`` and ``middleware.Mount``::
+
+    table = MountTable({"/api": api_app, "/blog": blog_app}, hosts={"*.example.com": shop})
+    app, prefix = table.find(host, path_info)
+
+A prefix matches at a segment boundary only (``/api`` serves ``/api`` and
+``/api/x``, never ``/apix``) and the longest one wins; :func:`shift` then moves the
+prefix from ``PATH_INFO`` to ``SCRIPT_NAME``. A host matches without its port;
+``*.example.com`` matches any depth of subdomain, never ``example.com`` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+__all__ = ["MountTable", "normalize_prefix", "request_host", "shift"]
+
+
+def normalize_prefix(prefix: str) -> str:
+    """``"/api/"`` -> ``"/api"``, as a PEP 3333 (latin-1) string; ``"/"`` -> ``""``."""
+    if not isinstance(prefix, str) or not prefix.startswith("/"):
+        raise ValueError(f"A mount prefix must start with '/', e.g. '/api', not {prefix!r}.")
+    return prefix.rstrip("/").encode("utf-8").decode("latin-1")
+
+
+def request_host(environ: WSGIEnvironment) -> str:
+    """The request's host name, lower case, without the port (RFC 9110 7.2)."""
+    host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or ""
+    host = host.strip().lower()
+    if host.startswith("["):  # an IPv6 literal: "[::1]:8000"
+        return host[: host.find("]") + 1]
+    return host.partition(":")[0].rstrip(".")
+
+
+def shift(environ: WSGIEnvironment, prefix: str) -> None:
+    """Move *prefix* from the front of ``PATH_INFO`` to the end of ``SCRIPT_NAME``."""
+    if prefix:
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+        environ["PATH_INFO"] = environ.get("PATH_INFO", "")[len(prefix):]
+
+
+class MountTable:
+    """Which application serves a host and path: the pure decision of mounting.
+
+    :param mounts: Path prefix -> application.
+    :param hosts: Host name (or ``*.domain`` wildcard) -> application.
+    """
+
+    def __init__(self, mounts: Mapping[str, Any] | None = None,
+                 hosts: Mapping[str, Any] | None = None) -> None:
+        self.prefixes: dict[str, Any] = {}
+        self.hosts: dict[str, Any] = {}
+        self.wildcards: dict[str, Any] = {}  # ".example.com" -> app
+        for prefix, app in (mounts or {}).items():
+            self.add(prefix, app)
+        for host, app in (hosts or {}).items():
+            self.add_host(host, app)
+
+    def __bool__(self) -> bool:
+        return bool(self.prefixes or self.hosts or self.wildcards)
+
+    def add(self, prefix: str, app: Any) -> None:
+        """Serve *app* under the path *prefix*."""
+        if not callable(app):
+            raise TypeError(f"The app mounted at {prefix!r} must be a WSGI callable, not {app!r}.")
+        self.prefixes[normalize_prefix(prefix)] = app
+
+    def add_host(self, host: str, app: Any) -> None:
+        """Serve *app* for requests to *host* (``*.example.com`` for subdomains)."""
+        if not callable(app):
+            raise TypeError(f"The app mounted for host {host!r} must be a WSGI callable.")
+        name = host.strip().lower().rstrip(".")
+        if name.startswith("*."):
+            self.wildcards[name[1:]] = app
+        elif "*" in name or not name:
+            raise ValueError(f"Host {host!r}: use an exact name or '*.example.com'.")
+        else:
+            self.hosts[name.partition(":")[0] if not name.startswith("[") else name] = app
+
+    def find_prefix(self, path: str) -> tuple[Any, str] | None:
+        """``(app, prefix)`` for the longest prefix of *path*, or ``None``."""
+        prefixes = self.prefixes
+        candidate = path
+        while candidate:
+            app = prefixes.get(candidate)
+            if app is not None:
+                return app, candidate
+            candidate = candidate[: candidate.rfind("/")]
+        app = prefixes.get("")
+        return (app, "") if app is not None else None
+
+    def find_host(self, host: str) -> Any | None:
+        """The app mounted for *host* (a name without port), or ``None``."""
+        app = self.hosts.get(host)
+        if app is None and self.wildcards:
+            dot = host.find(".")
+            while dot != -1 and app is None:
+                app = self.wildcards.get(host[dot:])
+                dot = host.find(".", dot + 1)
+        return app
+
+    def find(self, environ: WSGIEnvironment) -> tuple[Any, str] | None:
+        """``(app, prefix)`` for this request: host mounts first, then path prefixes."""
+        if self.hosts or self.wildcards:
+            app = self.find_host(request_host(environ))
+            if app is not None:
+                return app, ""
+        if self.prefixes:
+            return self.find_prefix(environ.get("PATH_INFO") or "")
+        return None

@@ -1,0 +1,136 @@
+"""What a handler returns, turned into a response.
+
+=====================================  ==============================================
+returned                               answered with
+=====================================  ==============================================
+a :class:`Response`                    itself
+``str`` (or ``bytes``)                 200 ``text/html; charset=utf-8``
+``dict`` or ``list``                   200 ``application/json``
+an iterator or generator               a streamed body (never buffered)
+``(body, status)``                     *body* as above, with that status
+``(body, headers)``                    *body* as above, plus those headers
+``(body, status, headers)``            both
+anything else                          a programming error: :class:`ReturnValueError`
+=====================================  ==============================================
+
+:func:`plain_body` is the fast path the ``App`` uses to answer ``str``/``dict``
+returns straight to ``start_response`` when no hook needs a ``Response`` object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import json
+import uuid
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from werkzeug.http import http_date
+from werkzeug.wrappers import Response as BaseResponse
+
+from .wrappers import Response
+
+__all__ = ["ReturnValueError", "json_dumps", "make_response", "plain_body", "split_return"]
+
+HTML = "text/html; charset=utf-8"
+JSON = "application/json"
+
+
+class ReturnValueError(TypeError):
+    """A handler returned something that cannot become a response."""
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return http_date(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, (uuid.UUID, decimal.Decimal)):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+if c_make_encoder is not None:
+    # One C encoder for every call: json.dumps builds a new one each time, which costs
+    # more than the encoding of a small dict. No circular check (a cycle recurses
+    # until RecursionError, answered as a 500 like any handler error).
+    _iterencode = c_make_encoder(None, _json_default, encode_basestring, None, ":", ",",
+                                 False, False, True)
+
+    def json_dumps(value: Any) -> bytes:
+        """Compact JSON as UTF-8 bytes; dates, UUIDs, decimals and dataclasses included."""
+        return "".join(_iterencode(value, 0)).encode()
+
+else:  # pragma: no cover - Python builds without the C accelerator
+    _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False,
+                               default=_json_default).encode
+
+    def json_dumps(value: Any) -> bytes:
+        """Compact JSON as UTF-8 bytes; dates, UUIDs, decimals and dataclasses included."""
+        return _encode(value).encode()
+
+
+def plain_body(value: Any) -> tuple[bytes, str] | None:
+    """``(body, content type)`` for a ``str``/``bytes``/``dict``/``list``, else ``None``."""
+    kind = type(value)
+    if kind is str:
+        return value.encode(), HTML
+    if kind is dict or kind is list:
+        return json_dumps(value), JSON
+    if kind is bytes:
+        return value, HTML
+    return None
+
+
+def split_return(value: tuple[Any, ...]) -> tuple[Any, int | str | None, Any]:
+    """Split ``(body, status)``, ``(body, headers)`` or ``(body, status, headers)``."""
+    if len(value) == 3:
+        return value[0], value[1], value[2]
+    if len(value) == 2:
+        if isinstance(value[1], (int, str)):
+            return value[0], value[1], None
+        return value[0], None, value[1]
+    raise ReturnValueError(
+        f"a returned tuple must be (body, status), (body, headers) or (body, status, headers), "
+        f"not a tuple of {len(value)} items"
+    )
+
+
+def make_response(value: Any, response_class: type[Response] = Response) -> BaseResponse:
+    """Turn a handler's return value into a :class:`Response`."""
+    status: int | str | None = None
+    headers: Any = None
+    if type(value) is tuple:
+        value, status, headers = split_return(value)
+    if isinstance(value, BaseResponse):
+        response = value
+    else:
+        plain = plain_body(value)
+        if plain is not None:
+            response = response_class(plain[0], content_type=plain[1])
+        elif isinstance(value, Iterator):
+            response = response_class(value, content_type=HTML)  # streamed as it comes
+        else:
+            raise ReturnValueError(
+                f"a handler returned {value!r} (type {type(value).__name__}); return a Response, "
+                "str, bytes, dict, list, an iterator, or a (body, status, headers) tuple"
+            )
+    if status is not None:
+        response.status = status  # type: ignore[assignment]
+    if headers is not None:
+        # A mapping replaces headers of the same name; a list (or Headers) adds to them,
+        # so several Set-Cookie lines survive.
+        replace = isinstance(headers, Mapping)
+        for key, header_value in headers.items() if replace else headers:
+            if replace or key.lower() == "content-type":
+                response.headers[key] = header_value
+            else:
+                response.headers.add(key, header_value)
+    return response

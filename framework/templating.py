@@ -1,0 +1,107 @@
+"""Jinja2 templates: the app's folder first, then the built-in templates.
+
+``app.render("page.html", title="Home")`` returns a :class:`TemplateResponse`. The
+template is looked up at once (a missing one fails in the handler), and rendered
+when the ``App`` finishes the request, so ``request`` and ``url_for`` inside the
+template are the current request's (``url_for`` honours ``SCRIPT_NAME``) without
+any context-local state. A response rendered outside a request gets
+``request=None`` and the app's own ``url_for``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+from .wrappers import Response
+
+if TYPE_CHECKING:
+    from .wrappers import Request
+
+__all__ = ["BUILTIN_TEMPLATES", "TemplateResponse", "create_environment", "module_folder"]
+
+
+def _builtin_templates() -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    installed = os.path.join(here, "templates")  # wheel/sdist: framework/templates
+    if os.path.isdir(installed):
+        return installed
+    return os.path.join(os.path.dirname(here), "templates")  # a source checkout
+
+
+#: The folder of the built-in templates (error page, login form, ...).
+BUILTIN_TEMPLATES = _builtin_templates()
+
+
+def module_folder(import_name: str) -> str:
+    """The folder of the module *import_name* (the cwd when it has no file)."""
+    module = sys.modules.get(import_name)
+    filename = getattr(module, "__file__", None)
+    if filename is None and import_name != "__main__":
+        try:
+            spec = find_spec(import_name)
+        except (ImportError, ValueError):
+            spec = None
+        filename = spec.origin if spec is not None and spec.has_location else None
+    if filename is None:
+        return os.getcwd()
+    return os.path.dirname(os.path.abspath(filename))
+
+
+def create_environment(folder: str | None) -> jinja2.Environment:
+    """A Jinja2 environment that looks in *folder*, then in the built-in templates.
+
+    Autoescaping is on for ``.html``, ``.htm`` and ``.xml`` templates.
+    """
+    loaders: list[jinja2.BaseLoader] = []
+    if folder is not None:
+        loaders.append(jinja2.FileSystemLoader(folder))
+    loaders.append(jinja2.FileSystemLoader(BUILTIN_TEMPLATES))
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=jinja2.select_autoescape(("html", "htm", "xml")),
+        auto_reload=True,
+    )
+
+
+class TemplateResponse(Response):
+    """A response whose body is a template, rendered once the request is known.
+
+    :param template: The loaded Jinja2 template.
+    :param context: The variables given to ``render``.
+    :param url_for: The ``url_for`` to offer when rendered without a request.
+    """
+
+    def __init__(self, template: jinja2.Template, context: dict[str, Any],
+                 url_for: Callable[..., str], **kwargs: Any) -> None:
+        self.template = template
+        self.context = context
+        self._pending: Callable[..., str] | None = url_for
+        super().__init__(**kwargs)
+
+    @property  # type: ignore[override]
+    def response(self) -> Any:
+        """The body; reading it renders the template if that has not happened yet."""
+        if self._pending is not None:
+            self.render()
+        return self._body
+
+    @response.setter
+    def response(self, value: Any) -> None:
+        self._body = value
+
+    def render(self, request: Request | None = None) -> None:
+        """Render the template now, for *request* (only the first call renders)."""
+        url_for = self._pending
+        if url_for is None:
+            return
+        self._pending = None
+        if request is not None and request.app is not None:
+            url_for = request.url_for
+        context = {"request": request, "url_for": url_for, **self.context}
+        self.set_data(self.template.render(context))

@@ -1,0 +1,48 @@
+"""Packaging for onion-wsgi: the ``framework`` and ``middleware`` packages.
+
+The top-level ``templates/`` folder holds the built-in Jinja2 templates. It is
+installed inside the ``framework`` package (as ``framework/templates``), so a
+wheel and an sdist both carry it and ``framework`` finds it next to itself.
+"""
+
+from setuptools import setup
+
+TEST = [
+    "pytest>=7.4",
+    "WebTest>=3.0",
+    "build>=1.0",
+    "ruff>=0.4",
+    "mypy>=1.8",
+    "Flask>=3.0",
+    "Django>=4.2",
+    "gunicorn>=21.2",
+    "waitress>=3.0",
+]
+BENCH = ["Flask>=3.0", "bottle>=0.12", "falcon>=3.1", "pyramid>=2.0", "pyinstrument>=4.6"]
+
+setup(
+    name="onion-wsgi",
+    version="0.1.0",
+    description="A small, fast, honest WSGI microframework made of composable layers.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="BSD-3-Clause",
+    python_requires=">=3.10",
+    packages=["framework", "framework.templates", "middleware"],
+    package_dir={"framework.templates": "templates"},
+    package_data={
+        "framework": ["py.typed"],
+        "framework.templates": ["*.html", "*.xml", "*.txt"],
+        "middleware": ["py.typed"],
+    },
+    install_requires=["Werkzeug>=3.0,<4", "Jinja2>=3.1", "itsdangerous>=2.1"],
+    extras_require={"test": TEST, "bench": BENCH},
+    entry_points={"console_scripts": ["onion-wsgi = framework.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: Flask",
+        "Topic :: Internet :: WWW/HTTP :: WSGI",
+        "Topic :: Internet :: WWW/HTTP :: WSGI :: Middleware",
+        "Typing :: Typed",
+    ],
+)

@@ -1,0 +1,181 @@
+"""``python -m framework``: routes, stack, run, and clear errors for a wrong target."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+MODULE = """
+from framework import App
+
+app = App(__name__)
+
+
+@app.get("/")
+def index(request):
+    return "hello from the cli app"
+
+
+@app.route("/users/<int:user_id>", methods=["GET", "POST"], name="user")
+def show_user(request, user_id):
+    return {"id": user_id}
+
+
+@app.delete("/items/<name>")
+def remove_item(request, name):
+    return "", 204
+
+
+class Outer:
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+class Inner(Outer):
+    pass
+
+
+application = Outer(Inner(app))
+NOT_CALLABLE = 42
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A folder holding ``cliapp.py``, used as the current directory of the CLI."""
+    (tmp_path / "cliapp.py").write_text(textwrap.dedent(MODULE))
+    return tmp_path
+
+
+def cli_env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def framework_cli(project, *args, timeout=30):
+    return subprocess.run(
+        [sys.executable, "-m", "framework", *args],
+        cwd=project,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_routes_prints_a_table(project):
+    result = framework_cli(project, "routes", "cliapp:app")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = lines[0].lower()
+    assert "rule" in header and "method" in header and "name" in header
+
+    def line_for(rule):
+        found = [line for line in lines if rule in line.split()]
+        assert found, f"{rule} not in\n{result.stdout}"
+        return found[0].split()
+
+    user = line_for("/users/<int:user_id>")
+    assert "user" in user
+    assert any("GET" in cell for cell in user) and any("POST" in cell for cell in user)
+    index = line_for("/")
+    assert "index" in index and any("GET" in cell for cell in index)
+    remove = line_for("/items/<name>")
+    assert "remove_item" in remove and any("DELETE" in cell for cell in remove)
+
+
+def test_stack_prints_the_app(project):
+    result = framework_cli(project, "stack", "cliapp:app")
+    assert result.returncode == 0, result.stderr
+    assert "App" in result.stdout
+    assert "cliapp" in result.stdout
+
+
+def test_stack_prints_the_onion_outermost_first(project):
+    result = framework_cli(project, "stack", "cliapp:application")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    outer = next(i for i, line in enumerate(lines) if "Outer" in line)
+    inner = next(i for i, line in enumerate(lines) if "Inner" in line)
+    app = next(i for i, line in enumerate(lines) if "App" in line)
+    assert outer < inner < app
+    assert app == len(lines) - 1
+
+
+@pytest.mark.parametrize("command", ["routes", "stack", "run"])
+@pytest.mark.parametrize(
+    ("target", "mentions"),
+    [
+        pytest.param("nosuchmodule_xyz:app", "nosuchmodule_xyz", id="module-missing"),
+        pytest.param("cliapp:nope", "nope", id="attribute-missing"),
+        pytest.param("cliapp:NOT_CALLABLE", "NOT_CALLABLE", id="not-callable"),
+    ],
+)
+def test_a_wrong_target_is_one_clear_line(project, command, target, mentions):
+    result = framework_cli(project, command, target)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert mentions in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_run_serves_real_http(project):
+    port = free_port()
+    log = (project / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "framework", "run", "cliapp:app", "--port", str(port)],
+        cwd=project,
+        env=cli_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        body = None
+        while time.monotonic() < deadline:
+            assert server.poll() is None, (project / "server.log").read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/users/9", timeout=2) as res:
+                    body = res.read()
+                    status = res.status
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        assert body is not None, "the server did not answer within 20 s"
+        assert status == 200
+        assert json.loads(body) == {"id": 9}
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/nowhere", timeout=2)
+        assert info.value.code == 404
+        info.value.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()

@@ -1,0 +1,263 @@
+"""Every example is imported and exercised here, the way a user would drive it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import warnings
+from pathlib import Path
+
+import pytest
+
+with warnings.catch_warnings():
+    # WebOb (under WebTest) imports the `cgi` module, deprecated since Python 3.11.
+    warnings.filterwarnings("ignore", "'cgi' is deprecated", DeprecationWarning)
+    from webtest import TestApp
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `examples` is a namespace package at the repository root
+    sys.path.insert(0, str(ROOT))
+
+from examples import hello  # noqa: E402
+from examples.todo import app as todo_module  # noqa: E402
+
+JSON = {"Accept": "application/json"}
+
+
+# -- hello ------------------------------------------------------------------------------
+
+
+def test_hello_says_hello():
+    response = TestApp(hello.app).get("/")
+    assert response.status_int == 200
+    assert response.content_type == "text/html"
+    assert response.text == "Hello, World!"
+
+
+def test_hello_unknown_path_is_404():
+    TestApp(hello.app).get("/nope", status=404)
+
+
+# -- todo: HTML -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client():
+    return TestApp(todo_module.create_app())
+
+
+def test_module_level_app_is_built_by_the_factory():
+    assert isinstance(todo_module.app, type(todo_module.create_app()))
+
+
+def test_index_lists_nothing_at_first(client):
+    response = client.get("/")
+    assert response.status_int == 200
+    assert response.content_type == "text/html"
+    assert "<title>Todos (0)" in response.text
+    assert "Nothing to do" in response.text
+    # the template extends the base layout and uses url_for
+    assert "<style>" in response.text
+    assert 'action="/todos"' in response.text
+
+
+def test_form_post_adds_redirects_and_lists(client):
+    response = client.post("/todos", {"title": "Buy milk"})
+    assert response.status_int == 303
+    assert response.location in ("/", "http://localhost/", "http://localhost:80/")
+    page = response.follow()
+    assert page.status_int == 200
+    assert "Buy milk" in page.text
+    assert "Todos (1)" in page.text
+
+
+def test_titles_are_html_escaped(client):
+    client.post("/todos", {"title": "<script>alert(1)</script>"}, status=303)
+    page = client.get("/")
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+def test_form_toggle_and_delete(client):
+    client.post("/todos", {"title": "Write docs"}, status=303)
+    assert '<li class="done">' in client.post("/todos/1/toggle", status=303).follow().text
+    assert client.get("/api/todos/1").json["done"] is True
+    client.post("/todos/1/toggle", status=303)
+    assert client.get("/api/todos/1").json["done"] is False
+    page = client.post("/todos/1/delete", status=303).follow()
+    assert "Write docs" not in page.text
+    client.post("/todos/1/delete", status=404)
+    client.post("/todos/1/toggle", status=404)
+
+
+def test_form_with_empty_title_is_400(client):
+    client.post("/todos", {"title": "   "}, status=400)
+    client.post("/todos", {}, status=400)
+    assert client.get("/api/todos").json == []
+
+
+# -- todo: JSON -------------------------------------------------------------------------
+
+
+def test_json_crud_round_trip(client):
+    assert client.get("/api/todos").json == []
+
+    created = client.post_json("/api/todos", {"title": "  Ship it  "}, status=201)
+    assert created.content_type == "application/json"
+    assert created.json == {"id": 1, "title": "Ship it", "done": False}
+    assert created.headers["Location"].endswith("/api/todos/1")
+
+    assert client.get("/api/todos/1").json == created.json
+    assert client.get("/api/todos").json == [created.json]
+
+    patched = client.patch_json("/api/todos/1", {"done": True, "title": "Shipped"})
+    assert patched.json == {"id": 1, "title": "Shipped", "done": True}
+    assert client.get("/api/todos/1").json["done"] is True
+
+    deleted = client.delete("/api/todos/1", status=204)
+    assert deleted.body == b""
+    client.get("/api/todos/1", headers=JSON, status=404)
+    assert client.get("/api/todos").json == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"title": ', id="malformed-json"),
+        pytest.param(b"[1, 2]", id="not-an-object"),
+        pytest.param(b"{}", id="missing-title"),
+        pytest.param(b'{"title": ""}', id="empty-title"),
+        pytest.param(b'{"title": 42}', id="title-not-a-string"),
+        pytest.param(b'{"title": "' + b"x" * 201 + b'"}', id="title-too-long"),
+    ],
+)
+def test_bad_create_is_a_json_400(client, body):
+    response = client.post(
+        "/api/todos",
+        body,
+        headers={**JSON, "Content-Type": "application/json"},
+        status=400,
+    )
+    assert response.content_type == "application/json"
+    error = response.json["error"]
+    assert error["status"] == 400
+    assert isinstance(error["message"], str) and error["message"]
+    assert client.get("/api/todos").json == []
+
+
+def test_validation_message_is_the_one_given_to_abort(client):
+    response = client.post_json("/api/todos", {"title": ""}, headers=JSON, status=400)
+    assert response.json == {
+        "error": {"status": 400, "message": "The 'title' must be a non-empty string."}
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"done": "yes"}, id="done-not-bool"),
+        pytest.param({"title": " "}, id="blank-title"),
+        pytest.param({"colour": "red"}, id="unknown-field"),
+    ],
+)
+def test_bad_patch_is_a_json_400(client, body):
+    client.post_json("/api/todos", {"title": "Keep me"}, status=201)
+    response = client.patch_json("/api/todos/1", body, headers=JSON, status=400)
+    assert response.json["error"]["status"] == 400
+    assert client.get("/api/todos/1").json == {"id": 1, "title": "Keep me", "done": False}
+
+
+@pytest.mark.parametrize("method", ["get", "patch_json", "delete"])
+def test_unknown_id_is_a_json_404(client, method):
+    call = getattr(client, method)
+    args = ({"done": True},) if method == "patch_json" else ()
+    response = call("/api/todos/99", *args, headers=JSON, status=404)
+    assert response.json == {"error": {"status": 404, "message": "There is no todo with id 99."}}
+
+
+def test_non_integer_id_is_404(client):
+    client.get("/api/todos/abc", status=404)
+
+
+def test_wrong_method_is_405_with_allow(client):
+    response = client.put_json("/api/todos/1", {"title": "x"}, status=405)
+    allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+    assert {"GET", "PATCH", "DELETE"} <= allowed
+
+
+def test_stores_are_independent():
+    first, second = TestApp(todo_module.create_app()), TestApp(todo_module.create_app())
+    first.post_json("/api/todos", {"title": "only here"}, status=201)
+    assert second.get("/api/todos").json == []
+
+
+# -- the README's command, for real ----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("target", "path", "expected"),
+    [
+        pytest.param("examples.hello:app", "/", "Hello, World!", id="hello"),
+        pytest.param("examples.todo.app:app", "/", "Todos (0)", id="todo"),
+    ],
+)
+def test_cli_serves_the_examples(target, path, expected):
+    port = free_port()
+    command = [sys.executable, "-m", "framework", "run", target, "--port", str(port)]
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+                    assert r.status == 200
+                    assert expected in r.read().decode("utf-8")
+                break
+            except urllib.error.HTTPError:
+                raise
+            except (urllib.error.URLError, ConnectionError):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    exited = server.poll() is not None
+                    message = server.stderr.read().decode() if exited else "no answer in 15 s"
+                    raise AssertionError(message) from None
+                time.sleep(0.1)
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page", timeout=2)
+        assert missing.value.code == 404
+        missing.value.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        server.stderr.close()
+
+
+def test_cli_lists_the_todo_routes():
+    result = subprocess.run(
+        [sys.executable, "-m", "framework", "routes", "examples.todo.app:app"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    for name, rule in [
+        ("index", "/"),
+        ("add_todo", "/todos"),
+        ("api_get", "/api/todos/<int:todo_id>"),
+        ("api_delete", "/api/todos/<int:todo_id>"),
+    ]:
+        assert name in result.stdout and rule in result.stdout
