@@ -42,9 +42,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from .errors import error_body, status_line, wants_json
 from .mounting import MountTable, shift
 from .responses import ReturnValueError, make_response, plain_body, split_return
-from .routing import Dispatcher, slash_redirect
+from .routing import Dispatcher, request_path, slash_redirect
 from .templating import TemplateResponse, create_environment, module_folder
-from .wrappers import _BAD_PERCENT, Request, Response, _wsgi_str
+from .wrappers import Request, Response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -233,7 +233,7 @@ class App(Dispatcher):
         try:
             path = environ.get("PATH_INFO") or "/"
             if "%" in path or not path.isascii():
-                path = self._checked_path(environ)
+                path = request_path(environ)
             length = environ.get("CONTENT_LENGTH")
             if length and (not length.isdigit() or self.max_content_length is not None):
                 self._check_length(request, length)
@@ -250,6 +250,8 @@ class App(Dispatcher):
             rv = self._handle_http_error(request, error)
         except Exception as error:
             rv = self._handle_exception(request, error)
+        if "files" in request.__dict__:
+            request.close()  # uploaded files are spooled to temporary files: free them now
         if not self._after:
             answered = self._answer_plain(rv, method, start_response)
             if answered is not None:
@@ -300,18 +302,6 @@ class App(Dispatcher):
         return response
 
     # -- input checks -------------------------------------------------------------------------
-
-    def _checked_path(self, environ: WSGIEnvironment) -> str:
-        """The path as text; 400 for invalid UTF-8 or malformed percent-encoding."""
-        path = _wsgi_str(environ, "PATH_INFO") or "/"
-        if "%" in path:
-            # Servers decode valid escapes; one left in the raw URI is malformed
-            # (RFC 3986 2.1). Without the raw URI, judge the decoded path.
-            raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-            raw_path = raw.partition("?")[0] if raw else path
-            if _BAD_PERCENT.search(raw_path):
-                raise BadRequest("The URL path has malformed percent-encoding.")
-        return path
 
     def _check_length(self, request: Request, length: str) -> None:
         """400 for a malformed ``Content-Length``, 413 for one over the limit."""

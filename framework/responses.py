@@ -24,8 +24,8 @@ import datetime
 import decimal
 import json
 import uuid
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from collections.abc import Iterator, Mapping
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from werkzeug.http import http_date

@@ -24,14 +24,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import BaseConverter, BuildError, Map, Rule, ValidationError
 from werkzeug.routing.exceptions import RequestRedirect
+
+from .wrappers import BAD_PERCENT, wsgi_text
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["Dispatcher", "Route", "Router", "converter_class", "slash_redirect"]
+__all__ = ["Dispatcher", "Route", "Router", "converter_class", "request_path", "slash_redirect"]
 
 
 @dataclass(eq=False)
@@ -50,7 +52,7 @@ class Route:
     name: str
     werkzeug_rule: Rule | None = field(default=None, repr=False)
     arguments: tuple[str, ...] = field(default=(), repr=False)
-    defaults: dict[str, Any] | None = field(default=None, repr=False)
+    defaults: Mapping[str, Any] | None = field(default=None, repr=False)
 
 
 def converter_class(
@@ -127,8 +129,9 @@ class Router:
     :param converters: Extra converter classes by name, beside Werkzeug's defaults.
     """
 
-    def __init__(self, routes: Iterable[Route], converters: Mapping[str, type[BaseConverter]] = ()) -> None:
-        self.map = Map(converters=dict(converters), strict_slashes=True, merge_slashes=False)
+    def __init__(self, routes: Iterable[Route],
+                 converters: Mapping[str, type[BaseConverter]] | None = None) -> None:
+        self.map = Map(converters=dict(converters or {}), strict_slashes=True, merge_slashes=False)
         self.static: dict[str, _Node] = {}
         self.root = _Node()
         self.by_name: dict[str, list[Route]] = {}
@@ -235,7 +238,8 @@ class Router:
                 continue
             try:
                 if len(converters) == 1:  # the common case: one converter per segment
-                    converted: tuple[Any, ...] = (converters[0][1].to_python(matched.group(converters[0][0])),)
+                    group, conv = converters[0]
+                    converted: tuple[Any, ...] = (conv.to_python(matched.group(group)),)
                 else:
                     converted = tuple(conv.to_python(matched.group(group)) for group, conv in converters)
             except ValidationError:
@@ -348,7 +352,10 @@ class Dispatcher:
         """Dispatch one WSGI request to the matching target."""
         method = environ["REQUEST_METHOD"]
         try:
-            route, params = self.router.match(environ.get("PATH_INFO") or "/", method)
+            path = environ.get("PATH_INFO") or "/"
+            if "%" in path or not path.isascii():
+                path = request_path(environ)
+            route, params = self.router.match(path, method)
         except RequestRedirect as redirect:
             return slash_redirect(environ, redirect.new_url)(environ, start_response)
         except HTTPException as error:
@@ -360,6 +367,18 @@ class Dispatcher:
         if method == "HEAD":
             return drop_body(app(environ, start_response))
         return app(environ, start_response)
+
+
+def request_path(environ: WSGIEnvironment) -> str:
+    """``PATH_INFO`` as text; 400 for invalid UTF-8 or malformed percent-encoding."""
+    path = wsgi_text(environ, "PATH_INFO") or "/"
+    if "%" in path:
+        # Servers decode valid escapes; one left in the raw URI is malformed
+        # (RFC 3986 2.1). Without the raw URI, judge the decoded path.
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        if BAD_PERCENT.search(raw.partition("?")[0] if raw else path):
+            raise BadRequest("The URL path has malformed percent-encoding.")
+    return path
 
 
 def slash_redirect(environ: WSGIEnvironment, path: str) -> RequestRedirect:
@@ -375,7 +394,8 @@ def options_response(methods: Iterable[str]) -> WSGIApplication:
     allow = ", ".join(sorted({*methods, "OPTIONS"}))
 
     def options(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        start_response("200 OK", [("Allow", allow), ("Content-Length", "0")])
+        start_response("200 OK", [("Allow", allow), ("Content-Type", "text/plain; charset=utf-8"),
+                                  ("Content-Length", "0")])
         return []
 
     return options

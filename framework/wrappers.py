@@ -23,13 +23,13 @@ if TYPE_CHECKING:
 
     from .app import App
 
-__all__ = ["Request", "Response"]
+__all__ = ["BAD_PERCENT", "Request", "Response", "wsgi_text"]
 
 # RFC 3986 2.1: "%" must be followed by two hexadecimal digits.
-_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
-def _wsgi_str(environ: WSGIEnvironment, key: str) -> str:
+def wsgi_text(environ: WSGIEnvironment, key: str) -> str:
     """Decode a PEP 3333 "bytes as latin-1" string as UTF-8, refusing invalid bytes."""
     value: str = environ.get(key) or ""
     if value.isascii():
@@ -41,7 +41,9 @@ def _wsgi_str(environ: WSGIEnvironment, key: str) -> str:
 
 
 class Response(_Response):
-    """A Werkzeug response; the default mimetype is ``text/html``."""
+    """A Werkzeug response; the default mimetype is ``text/html`` (as in Flask)."""
+
+    default_mimetype = "text/html"
 
 
 class Request(_Request):
@@ -88,12 +90,12 @@ class Request(_Request):
     @cached_property
     def root_path(self) -> str:  # type: ignore[override]
         """The prefix the application is mounted under (``SCRIPT_NAME``), no trailing slash."""
-        return _wsgi_str(self.environ, "SCRIPT_NAME").rstrip("/")
+        return wsgi_text(self.environ, "SCRIPT_NAME").rstrip("/")
 
     @cached_property
     def path(self) -> str:  # type: ignore[override]
         """The path after :attr:`root_path`, always starting with ``/``."""
-        return "/" + _wsgi_str(self.environ, "PATH_INFO").lstrip("/")
+        return "/" + wsgi_text(self.environ, "PATH_INFO").lstrip("/")
 
     @cached_property
     def query_string(self) -> bytes:  # type: ignore[override]
@@ -114,10 +116,10 @@ class Request(_Request):
     def args(self) -> MultiDict[str, str]:
         """The parsed query string; 400 for malformed percent-encoding or invalid UTF-8."""
         raw = self.environ.get("QUERY_STRING", "")
-        if _BAD_PERCENT.search(raw):
+        if BAD_PERCENT.search(raw):
             raise BadRequest("The query string has malformed percent-encoding.")
         if not raw.isascii():
-            _wsgi_str(self.environ, "QUERY_STRING")
+            wsgi_text(self.environ, "QUERY_STRING")
         try:
             pairs = parse_qsl(raw.encode("latin-1").decode("utf-8"), keep_blank_values=True,
                               errors="strict")

@@ -9,19 +9,13 @@ an empty temporary directory. Shell commands and output belong in ``text`` or
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import re
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
-
-with warnings.catch_warnings():
-    # The snippets use WebTest; WebOb under it imports `cgi`, deprecated since Python
-    # 3.11. Import it once here, so the warning is not an error in the snippets.
-    warnings.filterwarnings("ignore", "'cgi' is deprecated", DeprecationWarning)
-    import webtest  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -71,4 +65,9 @@ def test_snippet(path, line, code, tmp_path, monkeypatch):
     spec = importlib.util.spec_from_file_location(name, filename)
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, name, module)
-    exec(compile(source, str(path), "exec"), module.__dict__)
+    try:
+        exec(compile(source, str(path), "exec"), module.__dict__)
+    finally:
+        # Collect now, so a resource left open is reported against this snippet.
+        module.__dict__.clear()
+        gc.collect()

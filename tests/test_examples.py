@@ -8,15 +8,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import warnings
 from pathlib import Path
 
 import pytest
-
-with warnings.catch_warnings():
-    # WebOb (under WebTest) imports the `cgi` module, deprecated since Python 3.11.
-    warnings.filterwarnings("ignore", "'cgi' is deprecated", DeprecationWarning)
-    from webtest import TestApp
+from webtest import TestApp  # tests/conftest.py silences WebOb's import warning
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `examples` is a namespace package at the repository root

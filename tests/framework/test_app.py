@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import urlsplit
 
 import flask
 import pytest
 import webtest
 
-from framework import App, Request, Response
+from framework import App, Request, Response, redirect
 
 
 @pytest.fixture
@@ -25,9 +26,7 @@ def client(app):
 # -- route decorators ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "method", [pytest.param(m, id=m) for m in ["get", "post", "put", "patch", "delete"]]
-)
+@pytest.mark.parametrize("method", [pytest.param(m, id=m) for m in ["get", "post", "put", "patch", "delete"]])
 def test_method_decorators(app, client, method):
     decorator = getattr(app, method)
 
@@ -187,6 +186,21 @@ def test_generator_is_closed_when_the_server_stops_early(make_environ):
     assert len(consumed) < 3
 
 
+def test_head_on_a_streamed_route_sends_no_body(make_environ):
+    consumed, closed = [], []
+    app = _streaming_app(consumed, closed)
+    statuses = []
+    iterable = app(make_environ("/stream", method="HEAD"), lambda s, h, e=None: statuses.append(s))
+    try:
+        body = b"".join(iterable)
+    finally:
+        if hasattr(iterable, "close"):
+            iterable.close()
+    assert statuses[0].startswith("200")
+    assert body == b""
+    assert consumed == [] or closed == [True]
+
+
 @pytest.mark.parametrize(
     "make_body",
     [
@@ -248,6 +262,23 @@ def test_tuples(app, client, value, status, headers, body):
         assert res.body == body
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        pytest.param({}, 302, id="default-302"),
+        pytest.param({"code": 301}, 301, id="301"),
+        pytest.param({"code": 303}, 303, id="303"),
+    ],
+)
+def test_redirect(app, client, kwargs, status):
+    @app.get("/old")
+    def old(request):
+        return redirect("/new?x=1", **kwargs)
+
+    res = client.get("/old", status=status)
+    assert urlsplit(res.headers["Location"])[2:4] == ("/new", "x=1")
+
+
 class Widget:
     def __repr__(self):
         return "<Widget 42>"
@@ -275,6 +306,13 @@ def test_anything_else_is_a_logged_500(app, client, caplog, value, names):
     assert any(r.levelno >= logging.ERROR for r in records)
     logged = "\n".join(r.getMessage() for r in records) + caplog.text
     assert any(name in logged for name in names), logged
+
+
+def test_app_options_are_keyword_only():
+    with pytest.raises(TypeError):
+        App(__name__, True)
+    app = App(__name__, debug=True, max_content_length=5, template_folder="views", server_name="x.org")
+    assert callable(app)
 
 
 # -- hooks --------------------------------------------------------------------------------

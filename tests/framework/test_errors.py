@@ -52,16 +52,13 @@ def client(app):
 
 
 @pytest.mark.parametrize(
-    "code", [pytest.param(c, id=str(c)) for c in [400, 401, 403, 404, 409, 410, 418, 422, 429,
-                                                    500, 501, 503]]
+    "code", [pytest.param(c, id=str(c)) for c in [400, 401, 403, 404, 409, 410, 418, 422, 429, 500, 501, 503]]
 )
 def test_abort_ends_the_request_with_that_status(client, code):
     client.get(f"/abort/{code}", status=code)
 
 
-@pytest.mark.parametrize(
-    ("code", "exception"), [pytest.param(c, e, id=e.__name__) for c, e in EXCEPTIONS]
-)
+@pytest.mark.parametrize(("code", "exception"), [pytest.param(c, e, id=e.__name__) for c, e in EXCEPTIONS])
 def test_werkzeug_exceptions_are_reexported_and_raise_their_status(code, exception):
     assert getattr(framework, exception.__name__) is exception
     app = App(__name__)
@@ -229,9 +226,7 @@ def test_errorhandler_returns_the_function(app):
 def test_error_is_json_when_accept_prefers_it(client, accept):
     res = client.get("/nowhere", headers={"Accept": accept}, status=404)
     assert res.content_type == "application/json"
-    assert res.json == {
-        "error": {"status": 404, "message": werkzeug.exceptions.NotFound.description}
-    }
+    assert res.json == {"error": {"status": 404, "message": werkzeug.exceptions.NotFound.description}}
 
 
 @pytest.mark.parametrize(
@@ -240,8 +235,7 @@ def test_error_is_json_when_accept_prefers_it(client, accept):
         pytest.param(None, id="no-accept"),
         pytest.param("*/*", id="anything"),
         pytest.param("text/html", id="html"),
-        pytest.param("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-                     id="browser"),
+        pytest.param("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", id="browser"),
         pytest.param("text/html, application/json;q=0.9", id="html-preferred"),
     ],
 )
@@ -279,8 +273,12 @@ def test_json_405_keeps_allow(client):
 
 
 @pytest.mark.parametrize(
-    "path", [pytest.param("/nowhere", id="404"), pytest.param("/boom", id="500"),
-             pytest.param("/abort/403", id="403")]
+    "path",
+    [
+        pytest.param("/nowhere", id="404"),
+        pytest.param("/boom", id="500"),
+        pytest.param("/abort/403", id="403"),
+    ],
 )
 def test_html_error_page_loads_no_external_assets(client, path):
     res = client.get(path, expect_errors=True)

@@ -18,9 +18,7 @@ TEMPLATES = {
     "hello.txt": "Hello {{ name }}!",
     "feed.xml": "<title>{{ name }}</title>",
     "both.html": "{{ template }}|{{ name }}",
-    "links.html": (
-        "{{ request.path }}|{{ request.script_root }}|{{ url_for('item', item_id=7) }}"
-    ),
+    "links.html": ("{{ request.path }}|{{ request.script_root }}|{{ url_for('item', item_id=7) }}"),
 }
 
 

@@ -116,7 +116,9 @@ def test_headers(app, client):
         pytest.param(b'{"a": [1, 2]}', "application/json", {"a": [1, 2]}, id="object"),
         pytest.param(b"[1, 2]", "application/json", [1, 2], id="array"),
         pytest.param(
-            '{"name": "Zoë"}'.encode(), "application/json; charset=utf-8", {"name": "Zoë"},
+            '{"name": "Zoë"}'.encode(),
+            "application/json; charset=utf-8",
+            {"name": "Zoë"},
             id="utf8",
         ),
         pytest.param(b'{"x": 1}', "application/vnd.api+json", {"x": 1}, id="plus-json"),
@@ -157,7 +159,10 @@ def test_malformed_json_is_400_in_json_too(app, client):
         return {"got": request.json}
 
     res = client.post(
-        "/j", b"{", content_type="application/json", headers={"Accept": "application/json"},
+        "/j",
+        b"{",
+        content_type="application/json",
+        headers={"Accept": "application/json"},
         status=400,
     )
     assert res.json["error"]["status"] == 400
