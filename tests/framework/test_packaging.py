@@ -59,7 +59,7 @@ def venv_python(dist, tmp_path_factory):
     venv = tmp_path_factory.mktemp("venv") / "env"
     run(sys.executable, "-m", "venv", "--system-site-packages", venv, cwd=venv.parent)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    run(python, "-m", "pip", "install", "--no-deps", wheel, cwd=venv.parent)
+    run(python, "-m", "pip", "install", "--no-deps", "--ignore-installed", wheel, cwd=venv.parent)
     return python
 
 
