@@ -41,7 +41,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .errors import error_body, status_line, wants_json
 from .mounting import MountTable, shift
-from .responses import ReturnValueError, make_response, plain_body, split_return
+from .responses import HTML, JSON, ReturnValueError, json_dumps, make_response
 from .routing import Dispatcher, request_path, slash_redirect
 from .templating import TemplateResponse, create_environment, module_folder
 from .wrappers import Request, Response
@@ -179,7 +179,7 @@ class App(Dispatcher):
     def jinja_env(self) -> jinja2.Environment:
         """The Jinja2 environment (created on first use; add filters and globals here)."""
         if self._jinja is None:
-            self._jinja = create_environment(self.template_folder)
+            self._jinja = create_environment(self.template_folder, auto_reload=self.debug)
         return self._jinja
 
     def render(self, template: str, /, **context: Any) -> TemplateResponse:
@@ -220,7 +220,7 @@ class App(Dispatcher):
 
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """The WSGI application proper (wrap this to add middleware inside the app)."""
-        if self.mounts:
+        if self.mounts.active:
             found = self.mounts.find(environ)
             if found is not None:
                 shift(environ, found[1])
@@ -261,28 +261,45 @@ class App(Dispatcher):
     def _answer_plain(self, rv: Any, method: str,
                       start_response: StartResponse) -> Iterable[bytes] | None:
         """Answer a plain ``str``/``dict``/... (alone or in a tuple) without a Response."""
-        status: Any = 200
+        status = "200 OK"
         headers: Any = None
-        if type(rv) is tuple and 2 <= len(rv) <= 3:
-            rv, status, headers = split_return(rv)
-            if status is None:
-                status = 200
-            elif type(status) is not int or status < 200 or status in _NO_BODY:
+        if type(rv) is tuple:
+            if len(rv) == 2:
+                if type(rv[1]) is int:
+                    rv, code = rv
+                    if code < 200 or code in _NO_BODY:
+                        return None
+                    status = status_line(code)
+                elif isinstance(rv[1], (dict, list)):
+                    rv, headers = rv
+                else:
+                    return None
+            elif len(rv) == 3 and type(rv[1]) is int and 200 <= rv[1] and rv[1] not in _NO_BODY:
+                status = status_line(rv[1])
+                rv, headers = rv[0], rv[2]
+            else:
                 return None
-        plain = plain_body(rv)
-        if plain is None:
+        kind = type(rv)
+        if kind is str:
+            body, content_type = rv.encode(), HTML
+        elif kind is dict or kind is list:
+            body, content_type = json_dumps(rv), JSON
+        elif kind is bytes:
+            body, content_type = rv, HTML
+        else:
             return None
-        body, content_type = plain
-        wsgi_headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
         if headers:
-            items = headers.items() if isinstance(headers, dict) else headers
-            for key, value in items:
+            wsgi_headers = [("Content-Type", content_type)]
+            for key, value in headers.items() if type(headers) is dict else headers:
                 lower = key.lower()
                 if lower == "content-type":
-                    wsgi_headers[0] = ("Content-Type", value)
+                    wsgi_headers[0] = (key, value)
                 elif lower != "content-length":
                     wsgi_headers.append((key, value))
-        start_response(status_line(status), wsgi_headers)
+            wsgi_headers.append(("Content-Length", str(len(body))))
+        else:
+            wsgi_headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        start_response(status, wsgi_headers)
         return [] if method == "HEAD" else [body]
 
     def _answer(self, request: Request, rv: Any) -> BaseResponse:

@@ -57,19 +57,22 @@ class MountTable:
         self.prefixes: dict[str, Any] = {}
         self.hosts: dict[str, Any] = {}
         self.wildcards: dict[str, Any] = {}  # ".example.com" -> app
+        #: Whether anything is mounted (a plain attribute: read on every request).
+        self.active = False
         for prefix, app in (mounts or {}).items():
             self.add(prefix, app)
         for host, app in (hosts or {}).items():
             self.add_host(host, app)
 
     def __bool__(self) -> bool:
-        return bool(self.prefixes or self.hosts or self.wildcards)
+        return self.active
 
     def add(self, prefix: str, app: Any) -> None:
         """Serve *app* under the path *prefix*."""
         if not callable(app):
             raise TypeError(f"The app mounted at {prefix!r} must be a WSGI callable, not {app!r}.")
         self.prefixes[normalize_prefix(prefix)] = app
+        self.active = True
 
     def add_host(self, host: str, app: Any) -> None:
         """Serve *app* for requests to *host* (``*.example.com`` for subdomains)."""
@@ -78,10 +81,12 @@ class MountTable:
         name = host.strip().lower().rstrip(".")
         if name.startswith("*."):
             self.wildcards[name[1:]] = app
+            self.active = True
         elif "*" in name or not name:
             raise ValueError(f"Host {host!r}: use an exact name or '*.example.com'.")
         else:
             self.hosts[name.partition(":")[0] if not name.startswith("[") else name] = app
+            self.active = True
 
     def find_prefix(self, path: str) -> tuple[Any, str] | None:
         """``(app, prefix)`` for the longest prefix of *path*, or ``None``."""

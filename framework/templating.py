@@ -53,10 +53,12 @@ def module_folder(import_name: str) -> str:
     return os.path.dirname(os.path.abspath(filename))
 
 
-def create_environment(folder: str | None) -> jinja2.Environment:
+def create_environment(folder: str | None, auto_reload: bool = False) -> jinja2.Environment:
     """A Jinja2 environment that looks in *folder*, then in the built-in templates.
 
-    Autoescaping is on for ``.html``, ``.htm`` and ``.xml`` templates.
+    Autoescaping is on for ``.html``, ``.htm`` and ``.xml`` templates. With
+    *auto_reload* (the app's debug mode, as in Flask) a changed file is reloaded;
+    otherwise a template is read and compiled once.
     """
     loaders: list[jinja2.BaseLoader] = []
     if folder is not None:
@@ -65,7 +67,7 @@ def create_environment(folder: str | None) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(("html", "htm", "xml")),
-        auto_reload=True,
+        auto_reload=auto_reload,
     )
 
 

@@ -57,13 +57,15 @@ class Request(_Request):
 
     #: The ``App`` that dispatched this request (``None`` outside one).
     app: App | None = None
+    shallow = False
 
     def __init__(self, environ: WSGIEnvironment, populate_request: bool = True,
                  shallow: bool = False) -> None:
         # Werkzeug computes a dozen attributes here; we defer each to first use.
         self.environ = environ
-        self.shallow = shallow
-        if populate_request and not shallow:
+        if shallow:
+            self.shallow = True
+        elif populate_request:
             environ["werkzeug.request"] = self
 
     @cached_property
