@@ -57,6 +57,28 @@ _NO_BODY = frozenset((204, 304))
 _PLAIN_ERRORS = frozenset((NotFound, BadRequest))  # no headers beyond Content-Type
 
 
+def emit(response: BaseResponse, environ: WSGIEnvironment,
+         start_response: StartResponse) -> Iterable[bytes]:
+    """Send *response*: a buffered body straight to the server, the rest via Werkzeug.
+
+    Werkzeug's ``Response.__call__`` is general (streams, ranges, ``Location``
+    fixing, close callbacks); a body that is a list of bytes with its
+    ``Content-Length`` known needs none of that, and is sent as is.
+    """
+    body = response.response
+    if (type(body) is not list or response.direct_passthrough or response._on_close
+            or type(response).__call__ is not BaseResponse.__call__
+            or response.autocorrect_location_header):
+        return response(environ, start_response)
+    code = response.status_code
+    if code < 200 or code in _NO_BODY or "Content-Length" not in response.headers:
+        return response(environ, start_response)
+    start_response(response.status, response.headers.to_wsgi_list())
+    if environ["REQUEST_METHOD"] == "HEAD":
+        return []
+    return [chunk if type(chunk) is bytes else str(chunk).encode() for chunk in body]
+
+
 class App(Dispatcher):
     """A WSGI application: routes, hooks, error handling and templates.
 
@@ -100,6 +122,7 @@ class App(Dispatcher):
         self._error_handlers: dict[ErrorKey, Callable[[Request, Any], Any]] = {}
         self._jinja: jinja2.Environment | None = None
         self._error_pages: dict[tuple[int, str], bytes] = {}
+        self._templates: dict[str, tuple[jinja2.Template, str]] = {}
 
     def __repr__(self) -> str:
         return f"<App {self.import_name!r}: {len(self._routes)} routes>"
@@ -184,11 +207,15 @@ class App(Dispatcher):
 
     def render(self, template: str, /, **context: Any) -> TemplateResponse:
         """A response rendering *template* with *context* (plus ``request`` and ``url_for``)."""
-        loaded = self.jinja_env.get_template(template)
-        mimetype = mimetypes.guess_type(template)[0] or "text/html"
-        if mimetype.startswith("text/") or mimetype.endswith("xml"):
-            mimetype += "; charset=utf-8"
-        return TemplateResponse(loaded, context, self.url_for, content_type=mimetype)
+        found = self._templates.get(template)
+        if found is None:
+            mimetype = mimetypes.guess_type(template)[0] or "text/html"
+            if mimetype.startswith("text/") or mimetype.endswith("xml"):
+                mimetype += "; charset=utf-8"
+            found = (self.jinja_env.get_template(template), mimetype)
+            if not self.debug:  # in debug mode Jinja reloads changed files: ask it each time
+                self._templates[template] = found
+        return TemplateResponse(found[0], context, self.url_for, content_type=found[1])
 
     def url_for(self, name: str, /, *, _external: bool = False, _anchor: str | None = None,
                 _scheme: str | None = None, _request: Request | None = None,
@@ -256,7 +283,7 @@ class App(Dispatcher):
             answered = self._answer_plain(rv, method, start_response)
             if answered is not None:
                 return answered
-        return self._answer(request, rv)(environ, start_response)
+        return emit(self._answer(request, rv), environ, start_response)
 
     def _answer_plain(self, rv: Any, method: str,
                       start_response: StartResponse) -> Iterable[bytes] | None:
