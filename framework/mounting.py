@@ -14,12 +14,14 @@ prefix from ``PATH_INFO`` to ``SCRIPT_NAME``. A host matches without its port;
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-__all__ = ["MountTable", "normalize_prefix", "request_host", "shift"]
+__all__ = ["MountTable", "PrefixMap", "normalize_prefix", "path_matches", "request_host", "shift"]
+
+T = TypeVar("T")
 
 
 def normalize_prefix(prefix: str) -> str:
@@ -27,6 +29,54 @@ def normalize_prefix(prefix: str) -> str:
     if not isinstance(prefix, str) or not prefix.startswith("/"):
         raise ValueError(f"A mount prefix must start with '/', e.g. '/api', not {prefix!r}.")
     return prefix.rstrip("/").encode("utf-8").decode("latin-1")
+
+
+def path_matches(prefix: str, path: str) -> bool:
+    """Whether *prefix* covers *path* at a segment boundary (``/a`` covers ``/a/b``, not ``/ab``)."""
+    prefix = prefix.rstrip("/")
+    return path == prefix or path.startswith(prefix + "/") or not prefix
+
+
+class PrefixMap(Generic[T]):
+    """Path prefix -> value, looked up by the longest prefix at a segment boundary.
+
+    ::
+
+        rules = PrefixMap({"/admin": "staff", "/admin/billing": "finance"})
+        rules.find("/admin/billing/2024")   # ("/admin/billing", "finance")
+        rules.find("/administrator")        # None
+
+    The cost of a lookup is one dict probe per path segment, whatever the number of
+    prefixes. ``"/"`` (stored as ``""``) covers every path.
+
+    :param items: Prefix -> value; a prefix must start with ``/``.
+    """
+
+    def __init__(self, items: Mapping[str, T] | None = None) -> None:
+        self.items: dict[str, T] = {}
+        for prefix, value in (items or {}).items():
+            self[prefix] = value
+
+    def __setitem__(self, prefix: str, value: T) -> None:
+        self.items[normalize_prefix(prefix)] = value
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def find(self, path: str) -> tuple[str, T] | None:
+        """``(prefix, value)`` for the longest prefix covering *path* (a PEP 3333 string)."""
+        items = self.items
+        candidate = path
+        while candidate:
+            if candidate in items:
+                return candidate, items[candidate]
+            candidate = candidate[: candidate.rfind("/")]
+        if "" in items:
+            return "", items[""]
+        return None
 
 
 def request_host(environ: WSGIEnvironment) -> str:
@@ -54,7 +104,7 @@ class MountTable:
 
     def __init__(self, mounts: Mapping[str, Any] | None = None,
                  hosts: Mapping[str, Any] | None = None) -> None:
-        self.prefixes: dict[str, Any] = {}
+        self.prefixes: PrefixMap[Any] = PrefixMap()
         self.hosts: dict[str, Any] = {}
         self.wildcards: dict[str, Any] = {}  # ".example.com" -> app
         #: Whether anything is mounted (a plain attribute: read on every request).
@@ -71,7 +121,7 @@ class MountTable:
         """Serve *app* under the path *prefix*."""
         if not callable(app):
             raise TypeError(f"The app mounted at {prefix!r} must be a WSGI callable, not {app!r}.")
-        self.prefixes[normalize_prefix(prefix)] = app
+        self.prefixes[prefix] = app
         self.active = True
 
     def add_host(self, host: str, app: Any) -> None:
@@ -90,15 +140,8 @@ class MountTable:
 
     def find_prefix(self, path: str) -> tuple[Any, str] | None:
         """``(app, prefix)`` for the longest prefix of *path*, or ``None``."""
-        prefixes = self.prefixes
-        candidate = path
-        while candidate:
-            app = prefixes.get(candidate)
-            if app is not None:
-                return app, candidate
-            candidate = candidate[: candidate.rfind("/")]
-        app = prefixes.get("")
-        return (app, "") if app is not None else None
+        found = self.prefixes.find(path)
+        return None if found is None else (found[1], found[0])
 
     def find_host(self, host: str) -> Any | None:
         """The app mounted for *host* (a name without port), or ``None``."""

@@ -1,6 +1,25 @@
 """onion-wsgi's layers: each a WSGI callable that wraps any WSGI application.
 
-The layers themselves arrive with their issues; this package is their home.
+Every layer has one shape::
+
+    layer = Layer(app, **options)   # the wrapped app is the only positional argument
+    layer.app                       # ... and is kept, so the onion can be walked
+    layer(environ, start_response)  # a WSGI application itself
+
+Options are keyword-only and checked when the layer is built. A layer works around
+any WSGI app, passes ``wsgiref.validate``, streams bodies it does not rewrite, calls
+``close()`` on the inner iterable, forwards ``exc_info``, and answers bad input with
+a clear 4xx. Path prefixes in options match at segment boundaries: ``/admin`` covers
+``/admin`` and ``/admin/x``, never ``/administrator``.
+
+Compose layers with :class:`Stack` (first given is outermost); serve several apps in
+one with :class:`Mount`. Helpers for writing your own layer are in
+``middleware._wsgi`` (see ``docs/middleware.md``).
 """
 
-__all__: list[str] = []
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .mount import Mount
+from .stack import Stack
+
+__all__ = ["Mount", "ProxyFix", "Stack"]

@@ -50,6 +50,7 @@ def test_there_are_snippets_to_run():
         "errors.md",
         "templates.md",
         "cli.md",
+        "middleware.md",
     }
     assert expected <= documents
 

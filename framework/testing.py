@@ -1,0 +1,50 @@
+"""Test helpers: PEP 3333 checks around every layer of an onion.
+
+::
+
+    from framework.testing import validated
+    from webtest import TestApp
+
+    client = TestApp(validated(Stack(app, partial(Layer, option=1))))
+
+:func:`validated` puts ``wsgiref.validate.validator`` around the outermost callable
+and around each ``.app`` inside it, down to the innermost application (and around
+every app a ``Mount`` or ``App.mount`` serves), so a layer that breaks the WSGI
+contract on either side (bad headers, a missing ``close()``, an iterable used after
+close) fails the test that exercised it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from wsgiref.validate import validator
+
+__all__ = ["validated"]
+
+
+def _validate_mounts(obj: Any) -> None:
+    table = getattr(obj, "table", None) or getattr(obj, "mounts", None)
+    for mapping in (getattr(getattr(table, "prefixes", None), "items", None),
+                    getattr(table, "hosts", None), getattr(table, "wildcards", None)):
+        if isinstance(mapping, dict):
+            for key, app in list(mapping.items()):
+                mapping[key] = validated(app)
+
+
+def validated(app: Any) -> Any:
+    """Wrap *app* and every layer and app inside it in ``wsgiref.validate.validator``.
+
+    Changes the layers in place (each ``.app`` becomes a validator around the old
+    one) and returns the validated outermost callable.
+    """
+    seen: set[int] = set()
+    layer = app
+    while layer is not None and id(layer) not in seen:
+        seen.add(id(layer))
+        _validate_mounts(layer)
+        inner = getattr(layer, "app", None)
+        if inner is None or not callable(inner):
+            break
+        layer.app = validator(inner)
+        layer = inner
+    return validator(app)

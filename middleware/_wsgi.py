@@ -1,0 +1,235 @@
+"""What every layer needs, written once: start_response wrapping, closing, prefixes, rewriting.
+
+- :func:`rewrite_start_response`: look at or change the status and headers on their
+  way out, forwarding ``exc_info`` (PEP 3333).
+- :class:`ClosingIterator`: pass a body through and call the inner iterable's
+  ``close()`` exactly once, however the server ends the response.
+- :func:`path_matches` and :class:`PrefixMap`: path prefixes at segment boundaries.
+- :class:`ResponseRewriter`: a base for layers that rewrite some response bodies. It
+  buffers a response only when :meth:`~ResponseRewriter.wants` says it will be
+  rewritten, and fixes ``Content-Length``, ``ETag``, ``Accept-Ranges`` and the
+  digests after the rewrite; every other response streams through untouched.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.datastructures import Headers
+
+from framework.mounting import PrefixMap, path_matches
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = [
+    "ClosingIterator", "PrefixMap", "ResponseRewriter", "fix_rewritten_headers", "path_matches",
+    "rewrite_start_response",
+]
+
+HeaderList = list[tuple[str, str]]
+_NO_BODY_STATUS = ("1", "204", "304")
+
+
+def rewrite_start_response(
+    start_response: StartResponse,
+    rewrite: Callable[[str, HeaderList], tuple[str, HeaderList]],
+) -> StartResponse:
+    """A ``start_response`` that passes status and headers through *rewrite* first.
+
+    ``exc_info`` is forwarded as given, so an inner app's error after the headers
+    were sent still reaches the server (PEP 3333, "Error Handling").
+    """
+
+    def wrapped(status: str, headers: HeaderList, exc_info: OptExcInfo | None = None) -> Any:
+        status, headers = rewrite(status, headers)
+        return start_response(status, headers, exc_info)
+
+    return wrapped  # type: ignore[return-value]
+
+
+class ClosingIterator:
+    """Yield *first* then the rest of *iterable*; ``close()`` it exactly once.
+
+    :param iterable: The inner app's response iterable.
+    :param callbacks: Called once after the inner ``close()``, even if it raised.
+    :param first: Chunks already taken from *iterable*, sent before the rest.
+    """
+
+    __slots__ = ("_iterable", "_iterator", "_callbacks", "_closed")
+
+    def __init__(self, iterable: Iterable[bytes], *callbacks: Callable[[], Any],
+                 first: Iterable[bytes] = ()) -> None:
+        self._iterable = iterable
+        self._iterator = itertools.chain(first, iterable) if first else iter(iterable)
+        self._callbacks = callbacks
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._iterator)
+
+    def close(self) -> None:
+        """Close the inner iterable (once), then run the callbacks."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self._iterable, "close", None)
+            if close is not None:
+                close()
+        finally:
+            for callback in self._callbacks:
+                callback()
+
+
+def close_iterable(iterable: Iterable[bytes]) -> None:
+    """Call ``iterable.close()`` if it has one (PEP 3333: the server's duty, now ours)."""
+    close = getattr(iterable, "close", None)
+    if close is not None:
+        close()
+
+
+def fix_rewritten_headers(headers: Headers, length: int | None, etag: str = "weaken") -> None:
+    """Make *headers* true of a rewritten body of *length* bytes (``None``: unknown).
+
+    The body is a new representation (RFC 9110 8.8.3): a strong ``ETag`` no longer
+    holds, so it is made weak (``etag="weaken"``, the same content transformed the
+    same way) or dropped (``etag="drop"``); digests and ``Content-MD5`` are dropped;
+    byte ranges of the old body do not apply (``Accept-Ranges`` and
+    ``Content-Range`` go); ``Content-Length`` is the new length, or absent.
+    """
+    for name in ("Content-Length", "Content-MD5", "Content-Digest", "Repr-Digest", "Digest",
+                 "Accept-Ranges", "Content-Range"):
+        headers.remove(name)
+    if length is not None:
+        headers["Content-Length"] = str(length)
+    value = headers.get("ETag")
+    if value is not None:
+        if etag == "drop":
+            headers.remove("ETag")
+        elif not value.startswith("W/"):
+            headers["ETag"] = "W/" + value
+
+
+class _Capture:
+    """The ``start_response`` given to the inner app while the layer decides."""
+
+    __slots__ = ("status", "headers", "exc_info", "written", "write")
+
+    def __init__(self) -> None:
+        self.status: str | None = None
+        self.headers: HeaderList = []
+        self.exc_info: OptExcInfo | None = None
+        self.written: list[bytes] = []
+        self.write: Callable[[bytes], Any] = self.written.append
+
+    def __call__(self, status: str, headers: HeaderList, exc_info: OptExcInfo | None = None) -> Any:
+        if self.status is not None and exc_info is None:
+            raise AssertionError("start_response called twice without exc_info (PEP 3333)")
+        self.status, self.headers, self.exc_info = status, headers, exc_info
+        return lambda data: self.write(data)
+
+
+class ResponseRewriter:
+    """A base for layers that rewrite some responses (XSLT, compression, error pages).
+
+    A subclass says which responses it rewrites with :meth:`wants`, looking only at
+    the request, status and headers, and rewrites them in :meth:`rewrite` (the whole
+    body) or :meth:`rewrite_stream` (chunk by chunk). A response it does not want
+    is never buffered: it streams through, and its iterable is closed exactly once.
+
+    ::
+
+        class Upper(ResponseRewriter):
+            def wants(self, environ, status, headers):
+                return headers.get("Content-Type", "").startswith("text/plain")
+
+            def rewrite(self, environ, status, headers, body):
+                return status, body.upper()
+
+    :param app: The WSGI application to wrap.
+    """
+
+    #: What becomes of a strong ``ETag`` after a rewrite: ``"weaken"`` or ``"drop"``.
+    etag = "weaken"
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def wants(self, environ: WSGIEnvironment, status: str, headers: Headers) -> bool | str:
+        """Whether to rewrite this response: ``"buffer"`` (or ``True``), ``"stream"``, or false.
+
+        ``"buffer"`` rewrites the whole body at once, ``"stream"`` chunk by chunk; false
+        passes the response through. Responses that have no body (1xx, 204, 304) and
+        partial ones (206) are never offered.
+        """
+        return False
+
+    def rewrite(self, environ: WSGIEnvironment, status: str, headers: Headers,
+                body: bytes) -> tuple[str, bytes]:
+        """Return the new status and body; change *headers* in place if needed."""
+        return status, body
+
+    def rewrite_stream(self, environ: WSGIEnvironment, status: str, headers: Headers,
+                       chunks: Iterator[bytes]) -> Iterable[bytes]:
+        """Return the new body as an iterable, rewriting *chunks* as they come."""
+        return chunks
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Call the inner app; rewrite its response if :meth:`wants` says so."""
+        capture = _Capture()
+        iterable = self.app(environ, capture)
+        first: list[bytes] = []
+        try:
+            if capture.status is None:  # PEP 3333 lets an app start at its first chunk
+                for chunk in iterable:
+                    first.append(chunk)
+                    if capture.status is not None:
+                        break
+            if capture.status is None:
+                raise AssertionError("the application returned without calling start_response")
+            status = capture.status
+            mode: bool | str = False
+            if not status.startswith(_NO_BODY_STATUS) and not status.startswith("206"):
+                headers = Headers(capture.headers)
+                mode = self.wants(environ, status, headers)
+        except BaseException:
+            close_iterable(iterable)
+            raise
+        if not mode:
+            write = start_response(status, capture.headers, capture.exc_info)
+            for data in capture.written:
+                write(data)
+            capture.write = write
+            return ClosingIterator(iterable, first=first)
+        return self._rewritten(environ, start_response, capture, headers, iterable, first, mode)
+
+    def _rewritten(self, environ: WSGIEnvironment, start_response: StartResponse, capture: _Capture,
+                   headers: Headers, iterable: Iterable[bytes], first: list[bytes],
+                   mode: bool | str) -> Iterable[bytes]:
+        status = capture.status or "500 Internal Server Error"
+        if environ.get("REQUEST_METHOD") == "HEAD":  # no body to rewrite: only headers
+            close_iterable(iterable)
+            fix_rewritten_headers(headers, None, self.etag)
+            start_response(status, headers.to_wsgi_list(), capture.exc_info)
+            return []
+        if mode == "stream":
+            chunks = itertools.chain(capture.written, first, iterable)
+            body = self.rewrite_stream(environ, status, headers, chunks)
+            fix_rewritten_headers(headers, None, self.etag)
+            start_response(status, headers.to_wsgi_list(), capture.exc_info)
+            return ClosingIterator(body, lambda: close_iterable(iterable))
+        try:
+            data = b"".join(itertools.chain(capture.written, first, iterable))
+        finally:
+            close_iterable(iterable)
+        status, data = self.rewrite(environ, status, headers, data)
+        fix_rewritten_headers(headers, len(data), self.etag)
+        start_response(status, headers.to_wsgi_list(), capture.exc_info)
+        return [data]

@@ -1,0 +1,68 @@
+"""``Mount``: several WSGI applications in one, by path prefix and by host name.
+
+::
+
+    from middleware import Mount
+
+    application = Mount(site, mounts={"/api": api_app, "/blog": flask_app},
+                        hosts={"admin.example.com": admin_app})
+
+Host mounts are tried first (the port is ignored; ``*.example.com`` matches any
+depth of subdomain but not ``example.com``), then path prefixes: the longest
+prefix that matches at a segment boundary wins (``/api`` serves ``/api`` and
+``/api/x``, never ``/apix``), and moves from ``PATH_INFO`` to ``SCRIPT_NAME`` as
+PEP 3333 says, so the mounted app builds its URLs under it. Everything else goes to
+``app``; with ``app=None`` it is a 404. The same table serves ``App.mount``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import NotFound
+
+from framework.cli import describe_object
+from framework.mounting import MountTable, shift
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["Mount"]
+
+
+class Mount:
+    """Dispatch to mounted WSGI applications by host and path prefix.
+
+    :param app: Serves whatever no mount matches; ``None`` answers 404.
+    :param mounts: Path prefix -> WSGI application.
+    :param hosts: Host name (or ``*.example.com``) -> WSGI application.
+    """
+
+    def __init__(self, app: WSGIApplication | None = None, *,
+                 mounts: Mapping[str, WSGIApplication] | None = None,
+                 hosts: Mapping[str, WSGIApplication] | None = None) -> None:
+        if app is not None and not callable(app):
+            raise TypeError(f"Mount's app must be a WSGI callable or None, not {app!r}.")
+        if not mounts and not hosts:
+            raise ValueError("Mount needs mounts={'/prefix': app} or hosts={'name': app}.")
+        self.app = app
+        self.table = MountTable(mounts, hosts)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Hand the request to the mounted app that matches, else to ``app``."""
+        found = self.table.find(environ)
+        if found is not None:
+            target, prefix = found
+            shift(environ, prefix)
+            return target(environ, start_response)  # type: ignore[no-any-return]
+        if self.app is None:
+            return NotFound()(environ, start_response)
+        return self.app(environ, start_response)
+
+    def summary(self) -> dict[str, Any]:
+        """Key options for ``describe()``: each mount and what it serves."""
+        entries = {**{f"{prefix or '/'}": app for prefix, app in self.table.prefixes.items.items()},
+                   **self.table.hosts, **{f"*{suffix}": app for suffix, app in self.table.wildcards.items()}}
+        return {"mounts": "{" + ", ".join(f"{key!r}: {describe_object(app)}"
+                                          for key, app in entries.items()) + "}"}
