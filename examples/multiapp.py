@@ -18,9 +18,11 @@ or with a production server: ``gunicorn -w 2 examples.multiapp:application``.
 ``/django/form/``            a CSRF-protected form that posts to ``/django/greet/``
 ===========================  ===============================================================
 
-The mounted apps need no configuration to live under a prefix: ``Mount`` moves the
-prefix from ``PATH_INFO`` to ``SCRIPT_NAME`` (PEP 3333), and both Flask's ``url_for``
-and Django's ``reverse()`` put ``SCRIPT_NAME`` in front of every link they build.
+The mounted apps need no configuration to build links under their prefix: ``Mount``
+moves the prefix from ``PATH_INFO`` to ``SCRIPT_NAME`` (PEP 3333), and both Flask's
+``url_for`` and Django's ``reverse()`` put ``SCRIPT_NAME`` in front of every link they
+build. The two cookie-path settings below are optional: they keep each app's cookie
+to itself.
 """
 
 import django

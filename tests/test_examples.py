@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from webtest import TestApp  # tests/conftest.py silences WebOb's import warning
+from webtest import TestApp
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `examples` is a namespace package at the repository root
@@ -256,3 +256,20 @@ def test_cli_lists_the_todo_routes():
         ("api_delete", "/api/todos/<int:todo_id>"),
     ]:
         assert name in result.stdout and rule in result.stdout
+
+
+def test_multiapp_serves_all_three_apps():
+    """examples/multiapp.py: home, Flask and Django in one Mount (fuller tests: tests/middleware)."""
+    from framework.testing import validated
+
+    for needed in ("flask", "django"):
+        try:
+            __import__(needed)
+        except ImportError:  # pragma: no cover - the [test] extra installs both
+            pytest.fail(f"{needed} is needed for examples/multiapp.py: pip install '.[test]'")
+    from examples import multiapp
+
+    client = TestApp(validated(multiapp.application))
+    assert client.get("/").status_int == 200
+    assert client.get("/flask/").status_int == 200
+    assert "/django/" in client.get("/django/").text

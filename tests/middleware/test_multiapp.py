@@ -16,6 +16,7 @@ from webtest import TestApp
 require("flask", "django")
 
 from examples import multiapp  # noqa: E402
+from middleware import Mount  # noqa: E402
 
 JSON = {"Accept": "application/json"}
 
@@ -23,6 +24,11 @@ JSON = {"Accept": "application/json"}
 @pytest.fixture
 def client():
     return TestApp(validator(multiapp.application))
+
+
+def test_the_example_is_a_mount_around_the_home_app():
+    assert isinstance(multiapp.application, Mount)
+    assert multiapp.application.app is multiapp.home
 
 
 @pytest.mark.parametrize(
