@@ -105,8 +105,8 @@ def layer_options(obj: Any) -> dict[str, str]:
 
 def describe_object(obj: Any) -> str:
     """One line for a layer or app: ``RateLimit(limit='100/minute')``, ``<App 'blog'>``, ..."""
-    if hasattr(obj, "import_name") and hasattr(obj, "routes"):
-        return repr(obj)
+    if hasattr(obj, "import_name"):  # our App's repr; Flask's is just as telling
+        return repr(obj) if hasattr(obj, "routes") else f"<{type(obj).__name__} {obj.import_name!r}>"
     if hasattr(obj, "app"):
         options = ", ".join(f"{name}={value}" for name, value in layer_options(obj).items())
         return f"{type(obj).__name__}({options})"

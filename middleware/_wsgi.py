@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = [
-    "ClosingIterator", "PrefixMap", "ResponseRewriter", "fix_rewritten_headers", "path_matches",
-    "rewrite_start_response",
+    "ClosingIterator", "PrefixMap", "ResponseRewriter", "close_iterable", "fix_rewritten_headers",
+    "headers_of", "path_matches", "rewrite_start_response",
 ]
 
 HeaderList = list[tuple[str, str]]
@@ -95,6 +95,10 @@ def close_iterable(iterable: Iterable[bytes]) -> None:
         close()
 
 
+_STALE_AFTER_REWRITE = frozenset(("content-length", "content-md5", "content-digest", "repr-digest",
+                                  "digest", "accept-ranges", "content-range"))
+
+
 def fix_rewritten_headers(headers: Headers, length: int | None, etag: str = "weaken") -> None:
     """Make *headers* true of a rewritten body of *length* bytes (``None``: unknown).
 
@@ -104,17 +108,32 @@ def fix_rewritten_headers(headers: Headers, length: int | None, etag: str = "wea
     byte ranges of the old body do not apply (``Accept-Ranges`` and
     ``Content-Range`` go); ``Content-Length`` is the new length, or absent.
     """
-    for name in ("Content-Length", "Content-MD5", "Content-Digest", "Repr-Digest", "Digest",
-                 "Accept-Ranges", "Content-Range"):
-        headers.remove(name)
+    kept = []
+    for name, value in headers.to_wsgi_list():
+        lower = name.lower()
+        if lower in _STALE_AFTER_REWRITE:
+            continue
+        if lower == "etag":
+            if etag == "drop":
+                continue
+            if not value.startswith("W/"):
+                value = "W/" + value
+        kept.append((name, value))
     if length is not None:
-        headers["Content-Length"] = str(length)
-    value = headers.get("ETag")
-    if value is not None:
-        if etag == "drop":
-            headers.remove("ETag")
-        elif not value.startswith("W/"):
-            headers["ETag"] = "W/" + value
+        kept.append(("Content-Length", str(length)))
+    headers.clear()
+    headers.extend(kept)
+
+
+def headers_of(pairs: HeaderList) -> Headers:
+    """A Werkzeug ``Headers`` view of a WSGI header list, without re-validating each pair.
+
+    The pairs come from a WSGI app (and the server checks them again); Werkzeug's own
+    constructor would check every one, which costs more than most layers' work.
+    """
+    headers = Headers()
+    headers._list = list(pairs)  # type: ignore[attr-defined]
+    return headers
 
 
 class _Capture:
@@ -127,13 +146,17 @@ class _Capture:
         self.headers: HeaderList = []
         self.exc_info: OptExcInfo | None = None
         self.written: list[bytes] = []
+        #: Where the app's write() goes: buffered until the layer decides.
         self.write: Callable[[bytes], Any] = self.written.append
 
     def __call__(self, status: str, headers: HeaderList, exc_info: OptExcInfo | None = None) -> Any:
         if self.status is not None and exc_info is None:
             raise AssertionError("start_response called twice without exc_info (PEP 3333)")
         self.status, self.headers, self.exc_info = status, headers, exc_info
-        return lambda data: self.write(data)
+        return self.forward_write
+
+    def forward_write(self, data: bytes) -> Any:
+        return self.write(data)
 
 
 class ResponseRewriter:
@@ -197,7 +220,7 @@ class ResponseRewriter:
             status = capture.status
             mode: bool | str = False
             if not status.startswith(_NO_BODY_STATUS) and not status.startswith("206"):
-                headers = Headers(capture.headers)
+                headers = headers_of(capture.headers)
                 mode = self.wants(environ, status, headers)
         except BaseException:
             close_iterable(iterable)
@@ -207,7 +230,9 @@ class ResponseRewriter:
             for data in capture.written:
                 write(data)
             capture.write = write
-            return ClosingIterator(iterable, first=first)
+            # Nothing read ahead: the body goes out as the app returned it (the server
+            # closes it, and sees a wsgi.file_wrapper for what it is).
+            return ClosingIterator(iterable, first=first) if first else iterable
         return self._rewritten(environ, start_response, capture, headers, iterable, first, mode)
 
     def _rewritten(self, environ: WSGIEnvironment, start_response: StartResponse, capture: _Capture,
