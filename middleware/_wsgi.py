@@ -137,9 +137,13 @@ def headers_of(pairs: HeaderList) -> Headers:
 
 
 class _Capture:
-    """The ``start_response`` given to the inner app while the layer decides."""
+    """The ``start_response`` given to the inner app.
 
-    __slots__ = ("status", "headers", "exc_info", "written", "write")
+    It holds the response until the layer has decided, then passes every later call
+    (an error's ``exc_info``, writes) straight to the server's.
+    """
+
+    __slots__ = ("status", "headers", "exc_info", "written", "write", "restarted", "server")
 
     def __init__(self) -> None:
         self.status: str | None = None
@@ -148,15 +152,41 @@ class _Capture:
         self.written: list[bytes] = []
         #: Where the app's write() goes: buffered until the layer decides.
         self.write: Callable[[bytes], Any] = self.written.append
+        #: Set when the app started over with exc_info: what it sent before is void.
+        self.restarted = False
+        self.server: StartResponse | None = None
 
     def __call__(self, status: str, headers: HeaderList, exc_info: OptExcInfo | None = None) -> Any:
-        if self.status is not None and exc_info is None:
-            raise AssertionError("start_response called twice without exc_info (PEP 3333)")
+        if self.server is not None:  # already sent on: PEP 3333 error handling is the server's
+            return self.server(status, headers, exc_info)
+        if self.status is not None:
+            if exc_info is None:
+                raise AssertionError("start_response called twice without exc_info (PEP 3333)")
+            self.restarted = True
+            self.written.clear()
         self.status, self.headers, self.exc_info = status, headers, exc_info
         return self.forward_write
 
     def forward_write(self, data: bytes) -> Any:
         return self.write(data)
+
+    def send(self, start_response: StartResponse, status: str, headers: HeaderList) -> None:
+        """Start the response at the server; later calls and writes go straight there."""
+        write = start_response(status, headers, self.exc_info)
+        self.server = start_response
+        for data in self.written:
+            write(data)
+        self.write = write
+
+    def collect(self, first: list[bytes], iterable: Iterable[bytes]) -> list[bytes]:
+        """The whole body: what was written, *first*, the rest; minus what an error voided."""
+        chunks = [*self.written, *first]
+        for chunk in iterable:
+            if self.restarted:
+                self.restarted = False
+                chunks = [*self.written]
+            chunks.append(chunk)
+        return chunks
 
 
 class ResponseRewriter:
@@ -226,35 +256,47 @@ class ResponseRewriter:
             close_iterable(iterable)
             raise
         if not mode:
-            write = start_response(status, capture.headers, capture.exc_info)
-            for data in capture.written:
-                write(data)
-            capture.write = write
+            try:
+                capture.send(start_response, status, capture.headers)
+            except BaseException:
+                close_iterable(iterable)
+                raise
             # Nothing read ahead: the body goes out as the app returned it (the server
             # closes it, and sees a wsgi.file_wrapper for what it is).
             return ClosingIterator(iterable, first=first) if first else iterable
-        return self._rewritten(environ, start_response, capture, headers, iterable, first, mode)
+        inner = ClosingIterator(iterable)  # its close() runs once, whoever calls it first
+        try:
+            return self._rewritten(environ, start_response, capture, headers, inner, first, mode)
+        except BaseException:
+            inner.close()
+            raise
 
     def _rewritten(self, environ: WSGIEnvironment, start_response: StartResponse, capture: _Capture,
-                   headers: Headers, iterable: Iterable[bytes], first: list[bytes],
+                   headers: Headers, iterable: ClosingIterator, first: list[bytes],
                    mode: bool | str) -> Iterable[bytes]:
+        """Rewrite the response; the caller closes *iterable* if this raises."""
         status = capture.status or "500 Internal Server Error"
         if environ.get("REQUEST_METHOD") == "HEAD":  # no body to rewrite: only headers
-            close_iterable(iterable)
+            iterable.close()
             fix_rewritten_headers(headers, None, self.etag)
-            start_response(status, headers.to_wsgi_list(), capture.exc_info)
+            capture.send(start_response, status, headers.to_wsgi_list())
             return []
         if mode == "stream":
-            chunks = itertools.chain(capture.written, first, iterable)
-            body = self.rewrite_stream(environ, status, headers, chunks)
+            stream = itertools.chain(capture.written, first, iterable)
+            capture.written = []
+            body = self.rewrite_stream(environ, status, headers, stream)
             fix_rewritten_headers(headers, None, self.etag)
-            start_response(status, headers.to_wsgi_list(), capture.exc_info)
-            return ClosingIterator(body, lambda: close_iterable(iterable))
+            capture.send(start_response, status, headers.to_wsgi_list())
+            return ClosingIterator(body, iterable.close)
         try:
-            data = b"".join(itertools.chain(capture.written, first, iterable))
+            chunks = capture.collect(first, iterable)
         finally:
-            close_iterable(iterable)
-        status, data = self.rewrite(environ, status, headers, data)
+            iterable.close()
+        capture.written = []
+        if capture.exc_info is not None:  # the app failed and started over: send its error as is
+            capture.send(start_response, capture.status or status, capture.headers)
+            return chunks
+        status, data = self.rewrite(environ, status, headers, b"".join(chunks))
         fix_rewritten_headers(headers, len(data), self.etag)
-        start_response(status, headers.to_wsgi_list(), capture.exc_info)
+        capture.send(start_response, status, headers.to_wsgi_list())
         return [data]

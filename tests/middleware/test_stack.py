@@ -56,7 +56,8 @@ class Tracked:
 
 def echo(environ, start_response):
     """The innermost app: shows what the layers did on the way in."""
-    body = "in: " + ",".join(environ.get("test.trace", [])) + "; header: " + environ.get("HTTP_X_TRACE_IN", "")
+    trace = ",".join(environ.get("test.trace", []))
+    body = f"in: {trace}; header: {environ.get('HTTP_X_TRACE_IN', '')}"
     start_response("200 OK", [("Content-Type", "text/plain"), ("X-Trace", "app")])
     return [body.encode()]
 
@@ -142,7 +143,9 @@ def make_environ(path="/"):
     return environ
 
 
-@pytest.mark.parametrize("read_all", [pytest.param(True, id="read-all"), pytest.param(False, id="stopped-early")])
+@pytest.mark.parametrize(
+    "read_all", [pytest.param(True, id="read-all"), pytest.param(False, id="stopped-early")]
+)
 def test_close_reaches_the_innermost_iterable_exactly_once_through_three_layers(read_all):
     log = []
     inner = Tracked([b"a", b"b", b"c"], log)

@@ -7,6 +7,7 @@ broken WSGI contract (a missing ``close()``, a read after close, bad headers) fa
 from __future__ import annotations
 
 import sys
+from functools import partial
 from wsgiref.util import setup_testing_defaults
 
 import pytest
@@ -540,3 +541,79 @@ def test_rewriter_forwards_exc_info(mode, headers):
     assert recorder.status == "500 Internal Server Error"
     assert recorder.calls[-1][2] is not None and recorder.calls[-1][2][0] is ValueError
     assert body.lower().startswith(b"error page")
+
+
+def fails_while_streaming(content_type):
+    """Sends a first chunk, then fails and calls ``start_response`` again with ``exc_info``."""
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", content_type)])
+
+        def body():
+            yield b"partial "
+            try:
+                raise ValueError("boom")
+            except ValueError:
+                start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
+            yield b"error page"
+
+        return body()
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("make_layer", "content_type"),
+    [
+        pytest.param(Tag, "text/plain", id="rewrite_start_response"),
+        pytest.param(Upper, "application/octet-stream", id="rewriter-not-wanted"),
+        pytest.param(partial(Upper, mode="stream"), "text/plain", id="rewriter-stream"),
+        pytest.param(Upper, "text/plain", id="rewriter-buffer"),
+    ],
+)
+def test_exc_info_after_the_first_chunk_reaches_the_server(make_layer, content_type):
+    # PEP 3333: a start_response call with exc_info once the headers are out must reach the
+    # server, which re-raises it (and aborts the response) rather than append to a "200 OK".
+    recorder = Recorder()
+    iterable = validated(make_layer(fails_while_streaming(content_type)))(make_environ(), recorder)
+    try:
+        list(iterable)
+    finally:
+        iterable.close()
+    assert recorder.status == "500 Internal Server Error"
+    assert recorder.calls[-1][2] is not None and recorder.calls[-1][2][0] is ValueError
+
+
+class Broken(Upper):
+    """A rewriter whose every hook fails, to check the inner body is closed all the same."""
+
+    def __init__(self, app, *, mode="buffer", failing="wants"):
+        super().__init__(app, mode=mode)
+        self.failing = failing
+
+    def wants(self, environ, status, headers):
+        if self.failing == "wants":
+            raise RuntimeError("wants failed")
+        return super().wants(environ, status, headers)
+
+    def rewrite(self, environ, status, headers, body):
+        raise RuntimeError("rewrite failed")
+
+    def rewrite_stream(self, environ, status, headers, chunks):
+        raise RuntimeError("rewrite_stream failed")  # a plain function: fails when called
+
+
+@pytest.mark.parametrize(
+    ("mode", "failing"),
+    [
+        pytest.param("buffer", "wants", id="wants"),
+        pytest.param("buffer", "rewrite", id="rewrite"),
+        pytest.param("stream", "rewrite_stream", id="rewrite_stream"),
+    ],
+)
+def test_rewriter_closes_the_inner_iterable_when_a_hook_fails(mode, failing):
+    inner = Tracked([b"a", b"b"])
+    layer = validated(Broken(body_app(inner), mode=mode, failing=failing))
+    with pytest.raises(RuntimeError, match=f"{failing} failed"):
+        layer(make_environ(), Recorder())
+    assert inner.closes == 1
