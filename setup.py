@@ -36,7 +36,14 @@ setup(
         "middleware": ["py.typed"],
     },
     install_requires=["Werkzeug>=3.0,<4", "Jinja2>=3.1", "itsdangerous>=2.1"],
-    extras_require={"test": TEST, "bench": BENCH},
+    extras_require={
+        "test": TEST,
+        "bench": BENCH,
+        "gunicorn": ["gunicorn>=21.2"],
+        "waitress": ["waitress>=3.0"],
+        "gevent": ["gevent>=23.9"],
+        "uwsgi": ["uwsgi>=2.0.22"],
+    },
     entry_points={"console_scripts": ["onion-wsgi = framework.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",

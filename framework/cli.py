@@ -3,6 +3,7 @@
 .. code-block:: text
 
     python -m framework run module:app [--host H] [--port P] [--reload] [--debug]
+                                       [--server NAME] [--workers N] [--threads N]
     python -m framework routes module:app
     python -m framework stack module:app
 
@@ -18,7 +19,10 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from importlib.util import find_spec
 from typing import Any
+
+from .servers import SERVERS, ServerError, ServerOptions, serve
 
 __all__ = ["describe_object", "describe_stack", "layer_options", "load_app", "main", "routes_table"]
 
@@ -151,9 +155,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--reload", action="store_true", help="restart when a source file changes")
     run.add_argument("--debug", action="store_true", help="tracebacks and the interactive debugger")
+    run.add_argument("--server", default="werkzeug", choices=sorted(SERVERS),
+                     help="werkzeug (development, the default), gunicorn, waitress, gevent or uwsgi")
+    run.add_argument("--workers", type=int, help="processes (gunicorn, uwsgi, werkzeug)")
+    run.add_argument("--threads", type=int, help="threads per process (greenlets for gevent)")
     commands.add_parser("routes", help="list the app's routes").add_argument("target")
     commands.add_parser("stack", help="show the onion of layers").add_argument("target")
     args = parser.parse_args(argv)
+    if args.command == "run" and args.server == "gevent" and find_spec("gevent") is not None:
+        from gevent import monkey  # before the app is imported, so its I/O cooperates
+
+        monkey.patch_all()
     try:
         app = load_app(args.target)
     except TargetError as error:
@@ -168,15 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "stack":
         print("\n".join(describe_stack(app)))
     else:
-        _serve(app, args.host, args.port, args.debug, args.reload)
+        options = ServerOptions(args.target, args.host, args.port, args.workers, args.threads,
+                                args.debug, args.reload)
+        try:
+            serve(args.server, app, options)
+        except ServerError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     return 0
-
-
-def _serve(app: Any, host: str, port: int, debug: bool, reload: bool) -> None:
-    run = getattr(app, "run", None)
-    if callable(run) and hasattr(app, "routes"):
-        run(host=host, port=port, debug=debug, reload=reload)
-        return
-    from werkzeug.serving import run_simple
-
-    run_simple(host, port, app, use_reloader=reload, use_debugger=debug, threaded=True)
