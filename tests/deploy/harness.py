@@ -1,0 +1,215 @@
+"""The deployment matrix's shared parts: real processes on free ports, and the probe.
+
+Every row starts real servers with :class:`Process`, fills the files of
+``examples/deploy`` with :func:`render` (ports and paths only), runs :func:`probe`
+against the URL a client uses, and stops everything by PID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "examples" / "deploy"
+PROBE_FILE = DEPLOY / "probe-file.txt"
+PYTHON = sys.executable
+
+
+def missing(reason: str) -> None:
+    """A tool the row needs is missing: fail in CI, skip on a developer's machine."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must install it: see .ci/run)", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_module(name: str, install: str | None = None) -> None:
+    """Skip (or fail in CI) unless the Python module *name* is importable."""
+    if importlib.util.find_spec(name) is None:
+        missing(f"needs the Python package {name}: pip install {install or name}")
+
+
+def require_program(name: str, install: str) -> str:
+    """The path of the program *name*; skip (or fail in CI) when it is not installed."""
+    path = shutil.which(name) or next(
+        (str(Path(d) / name) for d in ("/usr/sbin", "/sbin") if (Path(d) / name).exists()), None)
+    if path is None:
+        missing(f"needs {name}: {install}")
+    return str(path)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def render(name: str, values: Mapping[str, str], directory: Path) -> Path:
+    """Copy ``examples/deploy/<name>`` to *directory*, replacing each key of *values*.
+
+    Only ports and paths are replaced, so what runs is the file a person copies.
+    A key that is not in the file is an error: the file and the test went apart.
+    """
+    text = (DEPLOY / name).read_text()
+    for old, new in values.items():
+        if old not in text:
+            raise AssertionError(f"{old!r} is not in examples/deploy/{name}; update the test")
+        text = text.replace(old, new)
+    target = directory / name
+    target.write_text(text)
+    target.chmod((DEPLOY / name).stat().st_mode)
+    return target
+
+
+class Process:
+    """A server process in its own process group, logging to a file; stopped by PID.
+
+    :param argv: The command.
+    :param wait_for: ``(host, port)`` to wait for until it accepts connections (or
+        a Unix socket path), or ``None`` not to wait.
+    """
+
+    def __init__(self, argv: Sequence[str | os.PathLike[str]], *, cwd: Path | None = None,
+                 env: Mapping[str, str] | None = None, wait_for: tuple[str, int] | str | None = None,
+                 timeout: float = 30.0) -> None:
+        self.argv = [str(arg) for arg in argv]
+        self.log = tempfile.NamedTemporaryFile(prefix="server-", suffix=".log", delete=False)
+        environ = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.process = subprocess.Popen(self.argv, cwd=cwd or ROOT, env=environ, stdout=self.log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+        self.pid = self.process.pid
+        if wait_for is not None:
+            self.wait_for(wait_for, timeout)
+
+    def wait_for(self, address: tuple[str, int] | str, timeout: float = 30.0) -> None:
+        """Wait until *address* accepts a connection; fail with the log if it never does."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if isinstance(address, str):
+                    with socket.socket(socket.AF_UNIX) as sock:
+                        sock.connect(address)
+                else:
+                    socket.create_connection(address, timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    output = self.stop()
+                    raise AssertionError(f"{self.argv[0]} did not listen on {address} "
+                                         f"within {timeout} s:\n{output}") from None
+                time.sleep(0.05)
+
+    def output(self) -> str:
+        """What the process has logged so far."""
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> str:
+        """SIGTERM to the process group, SIGKILL after 10 s; returns the log."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.process.wait()
+            except ProcessLookupError:
+                pass
+        try:  # children that left the group's leader behind
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        output = self.output()
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
+        return output
+
+
+# -- the probe ---------------------------------------------------------------------------------
+
+def request(base: str, method: str, path: str, body: bytes | None = None,
+            headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes, list[bytes]]:
+    """One real HTTP request; ``(status, headers, body, chunks as read)``. No redirects followed."""
+    url = urllib.parse.urlsplit(base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request(method, url.path.rstrip("/") + path, body=body, headers=dict(headers or {}))
+        response = connection.getresponse()
+        chunks = []
+        while chunk := response.read1(65536) if method != "HEAD" else b"":
+            chunks.append(chunk)
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, b"".join(chunks), chunks
+    finally:
+        connection.close()
+
+
+def probe(base: str, *, file_wrapper: bool | None = None, external: str | None = None) -> None:
+    """Check the probe app at *base* (``http://127.0.0.1:8080/prefix``) from a client's side.
+
+    :param file_wrapper: Whether the server offers ``wsgi.file_wrapper`` (``None``: not checked).
+    :param external: The scheme and host the redirect must carry (default: *base*'s).
+    """
+    url = urllib.parse.urlsplit(base)
+    origin = external or f"{url.scheme}://{url.netloc}"
+    prefix = url.path.rstrip("/")
+    failures = []
+
+    def check(what: str, condition: bool, detail: object = "") -> None:
+        if not condition:
+            failures.append(f"{what}: {detail}")
+
+    status, headers, body, _ = request(base, "GET", "/echo?name=caf%C3%A9&n=1&n=2")
+    check("GET with a query", status == 200 and json.loads(body) == {
+        "method": "GET", "args": {"name": ["café"], "n": ["1", "2"]}}, (status, body[:200]))
+
+    form = urllib.parse.urlencode({"title": "two words & more", "tag": "é"}).encode()
+    status, headers, body, _ = request(base, "POST", "/form", form,
+                                       {"Content-Type": "application/x-www-form-urlencoded"})
+    check("POST form", status == 200 and json.loads(body) == {
+        "form": {"title": ["two words & more"], "tag": ["é"]}}, (status, body[:200]))
+
+    payload = os.urandom(1024 * 1024)
+    status, headers, body, _ = request(base, "POST", "/upload", payload,
+                                       {"Content-Type": "application/octet-stream"})
+    check("POST 1 MB", status == 200 and json.loads(body) == {
+        "sha256": hashlib.sha256(payload).hexdigest(), "length": len(payload)}, (status, body[:200]))
+
+    status, headers, body, chunks = request(base, "GET", "/stream")
+    expected = "".join(f"chunk {number:02d}\n" for number in range(50)).encode()
+    check("streamed 50 chunks, in order and complete", status == 200 and body == expected,
+          (status, body[:120], len(chunks)))
+
+    status, headers, body, _ = request(base, "HEAD", "/echo")
+    check("HEAD", status == 200 and body == b"" and headers.get("content-type") == "application/json",
+          (status, headers, body[:80]))
+
+    status, headers, body, _ = request(base, "GET", "/no/such/page")
+    check("404", status == 404, status)
+
+    status, headers, body, _ = request(base, "GET", "/redirect")
+    check("redirect from url_for", status == 302 and headers.get("location") == f"{origin}{prefix}/target",
+          (status, headers.get("location"), f"{origin}{prefix}/target"))
+
+    status, headers, body, _ = request(base, "GET", "/file")
+    check("file", status == 200 and body == PROBE_FILE.read_bytes(), (status, len(body)))
+    if file_wrapper is not None:
+        offered = headers.get("x-file-wrapper", "none") != "none"
+        check("wsgi.file_wrapper offered" if file_wrapper else "no wsgi.file_wrapper",
+              offered == file_wrapper, headers.get("x-file-wrapper"))
+    assert not failures, "the probe failed at " + base + ":\n  " + "\n  ".join(failures)
