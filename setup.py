@@ -17,7 +17,14 @@ TEST = [
     "Django>=4.2",
     "gunicorn>=21.2",
     "waitress>=3.0",
+    # the deployment matrix (tests/deploy); DEPLOY below has the servers that compile
+    "gevent>=23.9",
+    "flup>=1.0.3",
+    "tornado>=6.3",
+    "supervisor>=4.2",
 ]
+# Servers built from source: uWSGI needs a C compiler, mod_wsgi Apache's apxs (apache2-dev).
+DEPLOY = ["uwsgi>=2.0.22", "mod_wsgi>=5.0"]
 BENCH = ["Flask>=3.0", "bottle>=0.12", "falcon>=3.1", "pyramid>=2.0", "pyinstrument>=4.6"]
 
 setup(
@@ -39,6 +46,7 @@ setup(
     extras_require={
         "test": TEST,
         "bench": BENCH,
+        "deploy": DEPLOY,
         "gunicorn": ["gunicorn>=21.2"],
         "waitress": ["waitress>=3.0"],
         "gevent": ["gevent>=23.9"],

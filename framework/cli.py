@@ -162,10 +162,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("routes", help="list the app's routes").add_argument("target")
     commands.add_parser("stack", help="show the onion of layers").add_argument("target")
     args = parser.parse_args(argv)
-    if args.command == "run" and args.server == "gevent" and find_spec("gevent") is not None:
-        from gevent import monkey  # before the app is imported, so its I/O cooperates
-
-        monkey.patch_all()
     try:
         app = load_app(args.target)
     except TargetError as error:

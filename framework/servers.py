@@ -116,6 +116,11 @@ def run_gevent(app: Any, options: ServerOptions) -> None:
     """Gevent's pywsgi: one process, a greenlet per connection (``--threads`` is the pool size)."""
     _need("gevent", "gevent")
     _one_process("gevent", options)
+    from gevent import monkey
+
+    # Make blocking stdlib I/O cooperate (as gunicorn's gevent worker does, after the
+    # app is loaded); modules that bound socket functions at import time stay blocking.
+    monkey.patch_all()
     from gevent.pool import Pool
     from gevent.pywsgi import WSGIServer
 
