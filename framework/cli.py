@@ -19,7 +19,6 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from importlib.util import find_spec
 from typing import Any
 
 from .servers import SERVERS, ServerError, ServerOptions, serve
