@@ -57,8 +57,7 @@ __all__ = [
     "PreconditionRequired", "RequestEntityTooLarge", "RequestHeaderFieldsTooLarge",
     "RequestTimeout", "RequestURITooLarge", "RequestedRangeNotSatisfiable",
     "ServiceUnavailable", "TooManyRequests", "Unauthorized", "UnavailableForLegalReasons",
-    "UnprocessableEntity", "UnsupportedMediaType", "abort", "error_body", "status_line",
-    "wants_json",
+    "UnprocessableEntity", "UnsupportedMediaType", "abort",
 ]
 
 _OFFERS = ("text/html", "application/json")

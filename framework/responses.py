@@ -26,14 +26,15 @@ import json
 import uuid
 from collections.abc import Iterator, Mapping
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, cast
 
 from werkzeug.http import http_date
+from werkzeug.utils import redirect as _redirect
 from werkzeug.wrappers import Response as BaseResponse
 
 from .wrappers import Response
 
-__all__ = ["ReturnValueError", "json_dumps", "make_response", "plain_body", "split_return"]
+__all__ = ["ReturnValueError", "json_dumps", "make_response", "plain_body", "redirect", "split_return"]
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
@@ -134,3 +135,8 @@ def make_response(value: Any, response_class: type[Response] = Response) -> Base
             else:
                 response.headers.add(key, header_value)
     return response
+
+
+def redirect(location: str, code: int = 302) -> Response:
+    """A redirect response to *location* (302 by default; 303 after a POST form)."""
+    return cast(Response, _redirect(location, code, Response=Response))
