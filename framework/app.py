@@ -39,9 +39,9 @@ from werkzeug.exceptions import (
 from werkzeug.routing.exceptions import RequestRedirect
 from werkzeug.wrappers import Response as BaseResponse
 
-from .errors import error_body, status_line, wants_json
+from .errors import error_body, wants_json
 from .mounting import MountTable, shift
-from .responses import HTML, JSON, ReturnValueError, json_dumps, make_response
+from .responses import ReturnValueError, answer_plain, emit, make_response
 from .routing import Dispatcher, request_path, slash_redirect
 from .templating import TemplateResponse, create_environment, module_folder
 from .wrappers import Request, Response
@@ -53,30 +53,7 @@ __all__ = ["App"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 ErrorKey = int | type[BaseException]
-_NO_BODY = frozenset((204, 304))
 _PLAIN_ERRORS = frozenset((NotFound, BadRequest))  # no headers beyond Content-Type
-
-
-def emit(response: BaseResponse, environ: WSGIEnvironment,
-         start_response: StartResponse) -> Iterable[bytes]:
-    """Send *response*: a buffered body straight to the server, the rest via Werkzeug.
-
-    Werkzeug's ``Response.__call__`` is general (streams, ranges, ``Location``
-    fixing, close callbacks); a body that is a list of bytes with its
-    ``Content-Length`` known needs none of that, and is sent as is.
-    """
-    body = response.response
-    if (type(body) is not list or response.direct_passthrough or response._on_close
-            or type(response).__call__ is not BaseResponse.__call__
-            or response.autocorrect_location_header):
-        return response(environ, start_response)
-    code = response.status_code
-    if code < 200 or code in _NO_BODY or "Content-Length" not in response.headers:
-        return response(environ, start_response)
-    start_response(response.status, response.headers.to_wsgi_list())
-    if environ["REQUEST_METHOD"] == "HEAD":
-        return []
-    return [chunk if type(chunk) is bytes else str(chunk).encode() for chunk in body]
 
 
 class App(Dispatcher):
@@ -280,54 +257,10 @@ class App(Dispatcher):
         if "files" in request.__dict__:
             request.close()  # uploaded files are spooled to temporary files: free them now
         if not self._after:
-            answered = self._answer_plain(rv, method, start_response)
+            answered = answer_plain(rv, method, start_response)
             if answered is not None:
                 return answered
         return emit(self._answer(request, rv), environ, start_response)
-
-    def _answer_plain(self, rv: Any, method: str,
-                      start_response: StartResponse) -> Iterable[bytes] | None:
-        """Answer a plain ``str``/``dict``/... (alone or in a tuple) without a Response."""
-        status = "200 OK"
-        headers: Any = None
-        if type(rv) is tuple:
-            if len(rv) == 2:
-                if type(rv[1]) is int:
-                    rv, code = rv
-                    if code < 200 or code in _NO_BODY:
-                        return None
-                    status = status_line(code)
-                elif isinstance(rv[1], (dict, list)):
-                    rv, headers = rv
-                else:
-                    return None
-            elif len(rv) == 3 and type(rv[1]) is int and 200 <= rv[1] and rv[1] not in _NO_BODY:
-                status = status_line(rv[1])
-                rv, headers = rv[0], rv[2]
-            else:
-                return None
-        kind = type(rv)
-        if kind is str:
-            body, content_type = rv.encode(), HTML
-        elif kind is dict or kind is list:
-            body, content_type = json_dumps(rv), JSON
-        elif kind is bytes:
-            body, content_type = rv, HTML
-        else:
-            return None
-        if headers:
-            wsgi_headers = [("Content-Type", content_type)]
-            for key, value in headers.items() if type(headers) is dict else headers:
-                lower = key.lower()
-                if lower == "content-type":
-                    wsgi_headers[0] = (key, value)
-                elif lower != "content-length":
-                    wsgi_headers.append((key, value))
-            wsgi_headers.append(("Content-Length", str(len(body))))
-        else:
-            wsgi_headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-        start_response(status, wsgi_headers)
-        return [] if method == "HEAD" else [body]
 
     def _answer(self, request: Request, rv: Any) -> BaseResponse:
         """Coerce *rv* to a Response and run the ``after_request`` hooks."""

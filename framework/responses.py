@@ -24,17 +24,26 @@ import datetime
 import decimal
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from werkzeug.http import http_date
 from werkzeug.utils import redirect as _redirect
 from werkzeug.wrappers import Response as BaseResponse
 
+from .errors import status_line
 from .wrappers import Response
 
-__all__ = ["ReturnValueError", "json_dumps", "make_response", "plain_body", "redirect", "split_return"]
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = [
+    "ReturnValueError", "answer_plain", "emit", "json_dumps", "make_response", "plain_body", "redirect",
+    "split_return",
+]
+
+_NO_BODY = frozenset((204, 304))
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
@@ -140,3 +149,69 @@ def make_response(value: Any, response_class: type[Response] = Response) -> Base
 def redirect(location: str, code: int = 302) -> Response:
     """A redirect response to *location* (302 by default; 303 after a POST form)."""
     return cast(Response, _redirect(location, code, Response=Response))
+
+
+def answer_plain(rv: Any, method: str, start_response: StartResponse) -> Iterable[bytes] | None:
+    """Answer a plain ``str``/``dict``/... (alone or in a tuple) without a Response."""
+    status = "200 OK"
+    headers: Any = None
+    if type(rv) is tuple:
+        if len(rv) == 2:
+            if type(rv[1]) is int:
+                rv, code = rv
+                if code < 200 or code in _NO_BODY:
+                    return None
+                status = status_line(code)
+            elif isinstance(rv[1], (dict, list)):
+                rv, headers = rv
+            else:
+                return None
+        elif len(rv) == 3 and type(rv[1]) is int and 200 <= rv[1] and rv[1] not in _NO_BODY:
+            status = status_line(rv[1])
+            rv, headers = rv[0], rv[2]
+        else:
+            return None
+    kind = type(rv)
+    if kind is str:
+        body, content_type = rv.encode(), HTML
+    elif kind is dict or kind is list:
+        body, content_type = json_dumps(rv), JSON
+    elif kind is bytes:
+        body, content_type = rv, HTML
+    else:
+        return None
+    if headers:
+        wsgi_headers = [("Content-Type", content_type)]
+        for key, value in headers.items() if type(headers) is dict else headers:
+            lower = key.lower()
+            if lower == "content-type":
+                wsgi_headers[0] = (key, value)
+            elif lower != "content-length":
+                wsgi_headers.append((key, value))
+        wsgi_headers.append(("Content-Length", str(len(body))))
+    else:
+        wsgi_headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    start_response(status, wsgi_headers)
+    return [] if method == "HEAD" else [body]
+
+
+def emit(response: BaseResponse, environ: WSGIEnvironment,
+         start_response: StartResponse) -> Iterable[bytes]:
+    """Send *response*: a buffered body straight to the server, the rest via Werkzeug.
+
+    Werkzeug's ``Response.__call__`` is general (streams, ranges, ``Location``
+    fixing, close callbacks); a body that is a list of bytes with its
+    ``Content-Length`` known needs none of that, and is sent as is.
+    """
+    body = response.response
+    if (type(body) is not list or response.direct_passthrough or response._on_close
+            or type(response).__call__ is not BaseResponse.__call__
+            or response.autocorrect_location_header):
+        return response(environ, start_response)
+    code = response.status_code
+    if code < 200 or code in _NO_BODY or "Content-Length" not in response.headers:
+        return response(environ, start_response)
+    start_response(response.status, response.headers.to_wsgi_list())
+    if environ["REQUEST_METHOD"] == "HEAD":
+        return []
+    return [chunk if type(chunk) is bytes else str(chunk).encode() for chunk in body]
