@@ -96,6 +96,10 @@ def run_gunicorn(app: Any, options: ServerOptions) -> None:
         def load_config(self) -> None:
             for key, value in settings.items():
                 self.cfg.set(key, value)
+            # gunicorn >= 25.1 opens ~/.gunicorn/gunicorn.ctl, one path shared by every
+            # gunicorn of the user; a second server would take it over.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return app

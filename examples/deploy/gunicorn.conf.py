@@ -91,3 +91,15 @@ proc_name = os.environ.get("GUNICORN_PROC_NAME", "onion-wsgi")
 # one path shared by every gunicorn the user runs. Give each app its own path to use it, e.g.
 # control_socket = "/run/myapp/gunicorn.ctl". Older gunicorn ignores both settings.
 control_socket_disable = True
+
+
+# -- hooks -------------------------------------------------------------------------------------
+def post_worker_init(worker):
+    """Log when a worker has imported the app and can take requests.
+
+    "Booting worker" is logged before the import, so this line is the one to wait for
+    (supervisors, deploy scripts, the matrix tests). A worker still booting may lose a
+    SIGTERM sent to it in the first moments (gevent workers spend them monkey-patching),
+    and is then only stopped after graceful_timeout.
+    """
+    worker.log.info("Worker ready (pid: %s)", worker.pid)
