@@ -12,6 +12,7 @@ import http.client
 import importlib.util
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -75,6 +76,31 @@ def render(name: str, values: Mapping[str, str], directory: Path) -> Path:
     target.write_text(text)
     target.chmod((DEPLOY / name).stat().st_mode)
     return target
+
+
+def start_nginx(conf: str, values: Mapping[str, str], directory: Path,
+                listen: tuple[str, str] = ("listen 80;", "listen 127.0.0.1:{port};")) -> tuple[Process, int]:
+    """Run ``examples/deploy/<conf>`` with ``-p directory/nginx``, listening on a free port.
+
+    :param values: Further replacements (upstream ports, socket paths).
+    :param listen: The file's listen value and what replaces it (``{port}`` filled in).
+    """
+    nginx = require_program("nginx", "apt-get install nginx")
+    port = free_port()
+    prefix = directory / "nginx"
+    (prefix / "logs").mkdir(parents=True)
+    directory.chmod(0o755)  # started as root, the workers run as another user: let them in
+    prefix.chmod(0o755)
+    replacements = {listen[0]: listen[1].format(port=port), **values}
+    if "user www-data;" in (DEPLOY / conf).read_text():
+        # The workers run as the test's user, who owns the sockets' temporary directory (a
+        # deployment keeps www-data and gives it the socket's group; see the file).
+        replacements["user www-data;"] = f"user {pwd.getpwuid(os.geteuid()).pw_name};"
+    config = render(conf, replacements, prefix)
+    # -e: the log of start-up errors, before the config's error_log is read.
+    server = Process([nginx, "-p", f"{prefix}/", "-c", config, "-e", "stderr", "-g", "daemon off;"],
+                     wait_for=("127.0.0.1", port))
+    return server, port
 
 
 class Process:

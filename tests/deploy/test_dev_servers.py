@@ -38,3 +38,16 @@ def test_row02_werkzeug_dev_server(port):
         probe(f"http://127.0.0.1:{port}", file_wrapper=False)
     finally:
         server.stop()
+
+
+def test_every_deploy_file_is_used_by_the_matrix():
+    """examples/deploy holds no untested copy: each file is started by a test of tests/deploy."""
+    from harness import DEPLOY
+
+    tests = "".join(path.read_text() for path in DEPLOY.parents[1].joinpath("tests", "deploy").glob("*.py"))
+    used_by_others = {"probe.py": "wsgi.py", "probe-file.txt": "probe.py"}  # imported / read, not named
+    for path in sorted(DEPLOY.iterdir()):
+        if path.name == "__pycache__":
+            continue
+        name = path.name
+        assert name in tests or used_by_others.get(name, "") in tests, f"no matrix test uses {name}"

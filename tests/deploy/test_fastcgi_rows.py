@@ -8,27 +8,19 @@ row 10 runs ``examples/deploy/app.cgi`` through fcgiwrap behind
 from __future__ import annotations
 
 import os
-import pwd
-from pathlib import Path
 
 import pytest
-from harness import DEPLOY, PYTHON, ROOT, Process, free_port, probe, render, require_module, require_program
-
-
-def start_nginx(conf: str, values: dict[str, str], directory: Path) -> tuple[Process, int]:
-    """Run ``examples/deploy/<conf>`` (``listen 80;`` on a free port) in its own prefix directory."""
-    nginx = require_program("nginx", "apt-get install nginx")
-    port = free_port()
-    prefix = directory / "nginx"
-    prefix.mkdir()
-    # The workers run as the test's user, who owns the sockets' temporary directory (a
-    # deployment keeps www-data and gives it the socket's group; see the file).
-    user = pwd.getpwuid(os.geteuid()).pw_name
-    config = render(conf, {"listen 80;": f"listen 127.0.0.1:{port};", "user www-data;": f"user {user};",
-                           **values}, prefix)
-    server = Process([nginx, "-p", prefix, "-c", config, "-e", "stderr", "-g", "daemon off;"],
-                     wait_for=("127.0.0.1", port))
-    return server, port
+from harness import (
+    DEPLOY,
+    PYTHON,
+    ROOT,
+    Process,
+    probe,
+    render,
+    require_module,
+    require_program,
+    start_nginx,
+)
 
 
 def stopped(server: Process) -> None:

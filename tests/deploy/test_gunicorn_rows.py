@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from harness import DEPLOY, PYTHON, Process, free_port, probe, render, require_module, require_program
+from harness import DEPLOY, PYTHON, Process, free_port, probe, require_module, start_nginx
 
 CONF = DEPLOY / "gunicorn.conf.py"
 TARGET = "examples.deploy.wsgi:application"
@@ -35,25 +35,6 @@ def gunicorn(port: int, *flags: str, home: Path) -> Process:
             raise AssertionError(f"gunicorn's workers did not boot:\n{server.stop()}")
         time.sleep(0.02)
     return server
-
-
-def nginx(upstream: int) -> tuple[Process, int, Path]:
-    """nginx with the example config in a fresh prefix, proxying to 127.0.0.1:*upstream*.
-
-    Returns the process, its port and the prefix (logs, temporary files) to remove.
-    """
-    program = require_program("nginx", "apt-get install nginx")
-    # Its workers run as nobody when started as root: the prefix must be reachable for them.
-    prefix = Path(tempfile.mkdtemp(prefix="nginx-"))
-    prefix.chmod(0o755)
-    (prefix / "logs").mkdir()
-    port = free_port()
-    conf = render("nginx.conf", {"127.0.0.1:8000": f"127.0.0.1:{upstream}",
-                                 "127.0.0.1:8080": f"127.0.0.1:{port}"}, prefix)
-    # -e: the log of start-up errors, before the config's error_log is read.
-    server = Process([program, "-p", f"{prefix}/", "-c", conf, "-e", prefix / "logs" / "error.log",
-                      "-g", "daemon off;"], wait_for=("127.0.0.1", port))
-    return server, port, prefix
 
 
 WORKERS = {
@@ -77,7 +58,11 @@ def test_row03_gunicorn(gunicorn_port):
 
 
 def test_row03_gunicorn_behind_nginx(gunicorn_port):
-    server, port, prefix = nginx(gunicorn_port)
+    # Started as root, nginx's workers run as nobody (the file sets no user): a directory in
+    # /tmp they can reach, not pytest's private tmp_path.
+    directory = Path(tempfile.mkdtemp(prefix="nginx-"))
+    server, port = start_nginx("nginx.conf", {"127.0.0.1:8000": f"127.0.0.1:{gunicorn_port}"}, directory,
+                               listen=("127.0.0.1:8080", "127.0.0.1:{port}"))
     try:
         probe(f"http://127.0.0.1:{port}", file_wrapper=True)
         probe(f"http://127.0.0.1:{port}/app", file_wrapper=True, external=f"http://127.0.0.1:{port}")
@@ -85,7 +70,7 @@ def test_row03_gunicorn_behind_nginx(gunicorn_port):
         raise AssertionError(f"{error}\nnginx error log:\n{server.output()}") from None
     finally:
         server.stop()
-        shutil.rmtree(prefix)
+        shutil.rmtree(directory)
 
 
 def test_row03_cli_adapter_gunicorn(tmp_path):
