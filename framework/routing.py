@@ -172,11 +172,6 @@ class Router:
 
     def match(self, path: str, method: str) -> tuple[Route, dict[str, Any]]:
         """Return the route for *path* and *method* and its converted parameters."""
-        node = self.static.get(path)
-        if node is not None:  # the fast path: a static rule
-            route = node.routes.get(method)
-            if route is not None:
-                return route, {}
         allowed: set[str] = set()
         found = self._find(path, method, allowed)
         if found is not None:
