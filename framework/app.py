@@ -36,13 +36,12 @@ from werkzeug.exceptions import (
     NotFound,
     RequestEntityTooLarge,
 )
-from werkzeug.routing.exceptions import RequestRedirect
 from werkzeug.wrappers import Response as BaseResponse
 
 from .errors import error_body, wants_json
 from .mounting import MountTable, shift
 from .responses import ReturnValueError, answer_plain, emit, make_response
-from .routing import Dispatcher, request_path, slash_redirect
+from .routing import Dispatcher, SlashRedirect, request_path, slash_redirect
 from .templating import TemplateResponse, create_environment, module_folder
 from .wrappers import Request, Response
 
@@ -313,7 +312,7 @@ class App(Dispatcher):
 
     def _handle_http_error(self, request: Request, error: HTTPException) -> Any:
         method = request.environ["REQUEST_METHOD"]
-        if isinstance(error, RequestRedirect):
+        if isinstance(error, SlashRedirect):
             error = slash_redirect(request.environ, error.new_url)
         elif method == "OPTIONS" and isinstance(error, MethodNotAllowed):
             allow = ", ".join(sorted({*(error.valid_methods or ()), "OPTIONS"}))

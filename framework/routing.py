@@ -33,7 +33,9 @@ from .wrappers import BAD_PERCENT, wsgi_text
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["Dispatcher", "Route", "Router", "converter_class", "request_path", "slash_redirect"]
+__all__ = [
+    "Dispatcher", "Route", "Router", "SlashRedirect", "converter_class", "request_path", "slash_redirect",
+]
 
 
 @dataclass(eq=False)
@@ -78,6 +80,10 @@ def converter_class(
         return BaseConverter.to_url(self, to_url(value))
 
     return type(name, (BaseConverter,), {"regex": regex, "to_python": _to_python, "to_url": _to_url})
+
+
+class SlashRedirect(RequestRedirect):
+    """The router's 308 to the slashed path (made absolute under ``SCRIPT_NAME`` later)."""
 
 
 class _Node:
@@ -180,7 +186,7 @@ class Router:
             # RFC 9110 15.4.9: 308 keeps the method and body of the request.
             slashed = self._find(path + "/", method, set())
             if slashed is not None:
-                raise RequestRedirect(path + "/")
+                raise SlashRedirect(path + "/")
         if allowed:
             # OPTIONS is answered for every rule, so it is allowed too (RFC 9110 10.2.1).
             raise MethodNotAllowed(valid_methods=sorted(allowed | {"OPTIONS"}))
@@ -356,7 +362,7 @@ class Dispatcher:
             if "%" in path or not path.isascii():
                 path = request_path(environ)
             route, params = self.router.match(path, method)
-        except RequestRedirect as redirect:
+        except SlashRedirect as redirect:
             return slash_redirect(environ, redirect.new_url)(environ, start_response)
         except HTTPException as error:
             if method == "OPTIONS" and isinstance(error, MethodNotAllowed):

@@ -366,3 +366,19 @@ def test_an_exception_in_an_error_handler_is_a_500(caplog):
         res = webtest.TestApp(app).get("/nowhere", expect_errors=True)
     assert res.status_int == 500
     assert "handler broke" not in res.text
+
+
+def test_a_redirect_raised_by_a_handler_is_not_rebased_like_the_slash_redirect():
+    from webtest import TestApp
+    from werkzeug.routing import RequestRedirect
+
+    from framework import App
+
+    app = App(__name__)
+
+    @app.get("/go")
+    def go(request):
+        raise RequestRedirect("https://example.com/elsewhere")
+
+    reply = TestApp(app).get("/go", status=308, extra_environ={"SCRIPT_NAME": "/blog"})
+    assert reply.headers["Location"] == "https://example.com/elsewhere"
