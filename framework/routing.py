@@ -129,7 +129,7 @@ class Router:
 
     Pure: no WSGI here. :meth:`match` returns ``(route, params)`` or raises a
     Werkzeug ``NotFound``, ``MethodNotAllowed`` (with the allowed methods) or
-    ``RequestRedirect`` (308 to the slashed URL for a rule ending in ``/``).
+    ``SlashRedirect`` (308 to the slashed URL for a rule ending in ``/``).
 
     :param routes: The routes, in registration order (earlier wins a tie).
     :param converters: Extra converter classes by name, beside Werkzeug's defaults.
