@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -177,5 +178,66 @@ def test_run_serves_real_http(project):
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait()
+        log.close()
+
+
+DEBUG_MODULE = """
+from framework import App
+
+app = App(__name__)
+
+
+@app.get("/")
+def index(request):
+    return "up"
+
+
+@app.get("/boom")
+def boom(request):
+    raise RuntimeError("kaboom from the debug app")
+"""
+
+
+@pytest.mark.parametrize(
+    ("flags", "debugger"),
+    [
+        pytest.param([], False, id="plain"),
+        pytest.param(["--debug"], True, id="debug"),
+        pytest.param(["--reload"], False, id="reload"),
+    ],
+)
+def test_run_debug_shows_werkzeugs_debugger_and_reload_serves(tmp_path, flags, debugger):
+    (tmp_path / "debugapp.py").write_text(textwrap.dedent(DEBUG_MODULE))
+    port = free_port()
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "framework", "run", "debugapp:app", "--port", str(port), *flags],
+        cwd=tmp_path, env=cli_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as res:
+                    assert res.read() == b"up"
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+                time.sleep(0.1)
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/boom", timeout=5)
+        page = info.value.read().decode()
+        info.value.close()
+        assert info.value.code == 500
+        # The debugger shows the traceback (and its console); without it, no traceback leaks.
+        assert ("kaboom from the debug app" in page and "Werkzeug Debugger" in page) is debugger, page[:300]
+        assert ("Traceback" in page) is debugger
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # the reloader runs the server in a child
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
