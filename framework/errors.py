@@ -9,7 +9,9 @@ one, else the built-in one).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import (
@@ -48,6 +50,9 @@ from werkzeug.exceptions import (
     abort,
 )
 from werkzeug.http import HTTP_STATUS_CODES, parse_accept_header
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = [
     "BadGateway", "BadRequest", "Conflict", "ExpectationFailed", "FailedDependency",
@@ -106,3 +111,29 @@ def error_body(
     html = render_html(status=status, name=HTTP_STATUS_CODES.get(status, "Error"),
                        message=message, traceback=traceback)
     return html.encode(), "text/html; charset=utf-8"
+
+
+@lru_cache(maxsize=1)
+def _builtin_pages() -> Callable[..., str]:
+    from .templating import create_environment  # templating imports wrappers, not errors
+
+    return create_environment(None).get_template("error.html").render
+
+
+def error_app(error: HTTPException) -> WSGIApplication:
+    """A WSGI app answering *error* as an ``App`` does, for layers and the bare ``Dispatcher``.
+
+    JSON when the client's ``Accept`` prefers it, else the built-in HTML page; the
+    exception's own headers (``Allow``, ``WWW-Authenticate``, ...) are kept.
+    """
+
+    def respond(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        code = error.code or 500
+        body, content_type = error_body(code, error.description or "",
+                                        wants_json(environ.get("HTTP_ACCEPT")), _builtin_pages())
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), ("Vary", "Accept")]
+        headers += [item for item in error.get_headers(environ) if item[0].lower() != "content-type"]
+        start_response(status_line(code), headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+    return respond

@@ -28,6 +28,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, Not
 from werkzeug.routing import BaseConverter, BuildError, Map, Rule, ValidationError
 from werkzeug.routing.exceptions import RequestRedirect
 
+from .errors import error_app
 from .wrappers import BAD_PERCENT, wsgi_text
 
 if TYPE_CHECKING:
@@ -367,7 +368,7 @@ class Dispatcher:
         except HTTPException as error:
             if method == "OPTIONS" and isinstance(error, MethodNotAllowed):
                 return options_response(error.valid_methods or ())(environ, start_response)
-            return error(environ, start_response)
+            return error_app(error)(environ, start_response)
         environ["framework.params"] = params
         app: WSGIApplication = route.target
         if method == "HEAD":

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import NotFound
 
 from framework.cli import describe_object
+from framework.errors import error_app
 from framework.mounting import MountTable, shift
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class Mount:
             shift(environ, prefix)
             return target(environ, start_response)  # type: ignore[no-any-return]
         if self.app is None:
-            return NotFound()(environ, start_response)
+            return error_app(NotFound())(environ, start_response)
         return self.app(environ, start_response)
 
     def summary(self) -> dict[str, Any]:

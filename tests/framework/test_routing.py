@@ -339,3 +339,22 @@ def test_routing_with_200_rules():
     client.get("/static100/page", status=404)
     client.get("/dyn100/1", status=404)
     client.get("/dyn5/x", status=404)
+
+
+def test_a_bare_dispatcher_answers_errors_like_an_app():
+    from webtest import TestApp
+
+    from framework import Dispatcher
+    from framework.testing import validated
+
+    def hello(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hi"]
+
+    dispatcher = Dispatcher()
+    dispatcher.add("/hi", hello, methods=["GET"])
+    client = TestApp(validated(dispatcher))
+    missing = client.get("/nope", headers={"Accept": "application/json"}, status=404)
+    assert missing.json == {"error": {"status": 404, "message": missing.json["error"]["message"]}}
+    wrong = client.post("/hi", status=405)
+    assert wrong.headers["Allow"] == "GET, HEAD, OPTIONS" and "405" in wrong.text

@@ -233,3 +233,29 @@ def test_mount_keeps_the_app_for_the_onion_walk():
     site = echo("site")
     mount = Mount(site, mounts={"/api": echo("api")})
     assert mount.app is site
+
+
+@pytest.mark.parametrize(
+    ("accept", "content_type"),
+    [
+        pytest.param("application/json", "application/json", id="json"),
+        pytest.param("text/html,*/*", "text/html", id="html"),
+    ],
+)
+def test_nothing_mounted_is_the_frameworks_404_page(accept, content_type):
+    from webtest import TestApp
+
+    from framework.testing import validated
+    from middleware import Mount
+
+    def api(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"api"]
+
+    reply = TestApp(validated(Mount(None, mounts={"/api": api}))).get(
+        "/elsewhere", headers={"Accept": accept}, status=404)
+    assert reply.content_type == content_type
+    if content_type == "application/json":
+        assert reply.json["error"]["status"] == 404
+    else:
+        assert "404" in reply.text and "<html" in reply.text
