@@ -33,12 +33,11 @@ from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
     MethodNotAllowed,
-    NotFound,
     RequestEntityTooLarge,
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from .errors import error_body, wants_json
+from .errors import error_body, error_headers, wants_json
 from .mounting import MountTable, shift
 from .responses import ReturnValueError, answer_plain, emit, make_response
 from .routing import Dispatcher, SlashRedirect, request_path, slash_redirect
@@ -52,7 +51,6 @@ __all__ = ["App"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 ErrorKey = int | type[BaseException]
-_PLAIN_ERRORS = frozenset((NotFound, BadRequest))  # no headers beyond Content-Type
 
 
 class App(Dispatcher):
@@ -351,13 +349,6 @@ class App(Dispatcher):
         details = "".join(traceback.format_exception(error)) if self.debug else None
         return self._error_value(request, 500, InternalServerError.description, None, details)
 
-    def error_response(self, request: Request, status: int, message: str,
-                       error: HTTPException | None = None,
-                       details: str | None = None) -> BaseResponse:
-        """The JSON or HTML error response for *status* (see :mod:`framework.errors`)."""
-        return make_response(self._error_value(request, status, message, error, details),
-                             self.response_class)
-
     def _error_value(self, request: Request, status: int, message: str,
                      error: HTTPException | None = None,
                      details: str | None = None) -> tuple[bytes, int, list[tuple[str, str]]]:
@@ -371,11 +362,7 @@ class App(Dispatcher):
             body, content_type = error_body(status, message, as_json, self._render_error, details)
             if not as_json and not details and len(self._error_pages) < 256:
                 self._error_pages[key] = body
-        headers = [("Content-Type", content_type), ("Vary", "Accept")]
-        if error is not None and type(error) not in _PLAIN_ERRORS:
-            headers.extend(item for item in error.get_headers(request.environ)
-                           if item[0].lower() != "content-type")
-        return body, status, headers
+        return body, status, error_headers(content_type, error, request.environ)
 
     def _render_error(self, **context: Any) -> str:
         return self.jinja_env.get_template("error.html").render(context)

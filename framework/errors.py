@@ -113,6 +113,19 @@ def error_body(
     return html.encode(), "text/html; charset=utf-8"
 
 
+def error_headers(content_type: str, error: HTTPException | None,
+                  environ: WSGIEnvironment) -> list[tuple[str, str]]:
+    """The headers of an error response.
+
+    Its content type, ``Vary: Accept`` (the body was chosen by ``Accept``) and the
+    exception's own headers (``Allow``, ``WWW-Authenticate``, ...).
+    """
+    headers = [("Content-Type", content_type), ("Vary", "Accept")]
+    if error is not None:
+        headers += [item for item in error.get_headers(environ) if item[0].lower() != "content-type"]
+    return headers
+
+
 @lru_cache(maxsize=1)
 def _builtin_pages() -> Callable[..., str]:
     from .templating import create_environment  # templating imports wrappers, not errors
@@ -131,8 +144,7 @@ def error_app(error: HTTPException) -> WSGIApplication:
         code = error.code or 500
         body, content_type = error_body(code, error.description or "",
                                         wants_json(environ.get("HTTP_ACCEPT")), _builtin_pages())
-        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), ("Vary", "Accept")]
-        headers += [item for item in error.get_headers(environ) if item[0].lower() != "content-type"]
+        headers = [*error_headers(content_type, error, environ), ("Content-Length", str(len(body)))]
         start_response(status_line(code), headers)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 

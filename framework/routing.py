@@ -55,7 +55,6 @@ class Route:
     name: str
     werkzeug_rule: Rule | None = field(default=None, repr=False)
     arguments: tuple[str, ...] = field(default=(), repr=False)
-    defaults: Mapping[str, Any] | None = field(default=None, repr=False)
 
 
 def converter_class(
@@ -161,7 +160,6 @@ class Router:
         route.werkzeug_rule = rule
         route.arguments = tuple(rule._converters)
         self.slashed = self.slashed or (route.rule.endswith("/") and route.rule != "/")
-        route.defaults = rule.defaults
         self.routes.append(route)
         self.by_name.setdefault(route.name, []).append(route)
         parts = rule._parts[1:]  # the first part is the (empty) host part
@@ -193,12 +191,6 @@ class Router:
             raise MethodNotAllowed(valid_methods=sorted(allowed | {"OPTIONS"}))
         raise NotFound()
 
-    def allowed_methods(self, path: str) -> set[str]:
-        """Every method some rule answers for *path* (``HEAD`` with ``GET``)."""
-        allowed: set[str] = set()
-        self._find(path, "", allowed)
-        return allowed
-
     def _find(self, path: str, method: str, allowed: set[str]) -> tuple[Route, dict[str, Any]] | None:
         node = self.static.get(path)
         if node is not None:
@@ -225,10 +217,7 @@ class Router:
             if route is None:
                 allowed.update(node.methods)
                 return None
-            params = dict(zip(route.arguments, values, strict=True))
-            if route.defaults:
-                params.update(route.defaults)
-            return route, params
+            return route, dict(zip(route.arguments, values, strict=True))
         part = parts[index]
         child = node.static.get(part)
         if child is not None:
