@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from support import Process, free_port
 from webtest import TestApp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,12 +192,6 @@ def test_stores_are_independent():
 # -- the README's command, for real ----------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.parametrize(
     ("target", "path", "expected"),
     [
@@ -208,36 +201,18 @@ def free_port() -> int:
 )
 def test_cli_serves_the_examples(target, path, expected):
     port = free_port()
-    command = [sys.executable, "-m", "framework", "run", target, "--port", str(port)]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = Process([sys.executable, "-m", "framework", "run", target, "--port", str(port)],
+                     cwd=ROOT, wait_for=("127.0.0.1", port), timeout=15)
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
-                    assert r.status == 200
-                    assert expected in r.read().decode("utf-8")
-                break
-            except urllib.error.HTTPError:
-                raise
-            except (urllib.error.URLError, ConnectionError):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    exited = server.poll() is not None
-                    message = server.stderr.read().decode() if exited else "no answer in 15 s"
-                    raise AssertionError(message) from None
-                time.sleep(0.1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+            assert r.status == 200
+            assert expected in r.read().decode("utf-8")
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page", timeout=2)
         assert missing.value.code == 404
         missing.value.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server.stderr.close()
+        server.stop()
 
 
 def test_cli_lists_the_todo_routes():

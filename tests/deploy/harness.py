@@ -1,6 +1,6 @@
-"""The deployment matrix's shared parts: real processes on free ports, and the probe.
+"""The deployment matrix's shared parts: the configuration files and the probe.
 
-Every row starts real servers with :class:`Process`, fills the files of
+Every row starts real servers with ``support.Process`` (re-exported here), fills the files of
 ``examples/deploy`` with :func:`render` (ports and paths only), runs :func:`probe`
 against the URL a client uses, and stops everything by PID.
 """
@@ -9,56 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import importlib.util
 import json
 import os
 import pwd
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
-import pytest
+from support import Process, free_port, missing, require_module, require_program  # noqa: F401  (for the rows)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "examples" / "deploy"
 PROBE_FILE = DEPLOY / "probe-file.txt"
 PYTHON = sys.executable
-
-
-def missing(reason: str) -> None:
-    """A tool the row needs is missing: fail in CI, skip on a developer's machine."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must install it: see .ci/run)", pytrace=False)
-    pytest.skip(reason)
-
-
-def require_module(name: str, install: str | None = None) -> None:
-    """Skip (or fail in CI) unless the Python module *name* is importable."""
-    if importlib.util.find_spec(name) is None:
-        missing(f"needs the Python package {name}: pip install {install or name}")
-
-
-def require_program(name: str, install: str) -> str:
-    """The path of the program *name*; skip (or fail in CI) when it is not installed."""
-    path = shutil.which(name) or next(
-        (str(Path(d) / name) for d in ("/usr/sbin", "/sbin") if (Path(d) / name).exists()), None)
-    if path is None:
-        missing(f"needs {name}: {install}")
-    return str(path)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def render(name: str, values: Mapping[str, str], directory: Path) -> Path:
@@ -101,70 +65,6 @@ def start_nginx(conf: str, values: Mapping[str, str], directory: Path,
     server = Process([nginx, "-p", f"{prefix}/", "-c", config, "-e", "stderr", "-g", "daemon off;"],
                      wait_for=("127.0.0.1", port))
     return server, port
-
-
-class Process:
-    """A server process in its own process group, logging to a file; stopped by PID.
-
-    :param argv: The command.
-    :param wait_for: ``(host, port)`` to wait for until it accepts connections (or
-        a Unix socket path), or ``None`` not to wait.
-    """
-
-    def __init__(self, argv: Sequence[str | os.PathLike[str]], *, cwd: Path | None = None,
-                 env: Mapping[str, str] | None = None, wait_for: tuple[str, int] | str | None = None,
-                 timeout: float = 30.0) -> None:
-        self.argv = [str(arg) for arg in argv]
-        self.log = tempfile.NamedTemporaryFile(prefix="server-", suffix=".log", delete=False)
-        environ = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.process = subprocess.Popen(self.argv, cwd=cwd or ROOT, env=environ, stdout=self.log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
-        self.pid = self.process.pid
-        if wait_for is not None:
-            self.wait_for(wait_for, timeout)
-
-    def wait_for(self, address: tuple[str, int] | str, timeout: float = 30.0) -> None:
-        """Wait until *address* accepts a connection; fail with the log if it never does."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if isinstance(address, str):
-                    with socket.socket(socket.AF_UNIX) as sock:
-                        sock.connect(address)
-                else:
-                    socket.create_connection(address, timeout=1).close()
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    output = self.stop()
-                    raise AssertionError(f"{self.argv[0]} did not listen on {address} "
-                                         f"within {timeout} s:\n{output}") from None
-                time.sleep(0.05)
-
-    def output(self) -> str:
-        """What the process has logged so far."""
-        return Path(self.log.name).read_text(errors="replace")
-
-    def stop(self) -> str:
-        """SIGTERM to the process group, SIGKILL after 10 s; returns the log."""
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.pid, signal.SIGTERM)
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.pid, signal.SIGKILL)
-                self.process.wait()
-            except ProcessLookupError:
-                pass
-        try:  # children that left the group's leader behind
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        output = self.output()
-        self.log.close()
-        Path(self.log.name).unlink(missing_ok=True)
-        return output
 
 
 # -- the probe ---------------------------------------------------------------------------------

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from support import Process, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -137,49 +135,20 @@ def test_a_wrong_target_is_one_clear_line(project, command, target, mentions):
     assert "Traceback" not in result.stderr
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_run_serves_real_http(project):
     port = free_port()
-    log = (project / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "framework", "run", "cliapp:app", "--port", str(port)],
-        cwd=project,
-        env=cli_env(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    server = Process([sys.executable, "-m", "framework", "run", "cliapp:app", "--port", str(port)],
+                     cwd=project, env=cli_env(), wait_for=("127.0.0.1", port), timeout=20)
     try:
-        deadline = time.monotonic() + 20
-        body = None
-        while time.monotonic() < deadline:
-            assert server.poll() is None, (project / "server.log").read_text()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/users/9", timeout=2) as res:
-                    body = res.read()
-                    status = res.status
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        assert body is not None, "the server did not answer within 20 s"
-        assert status == 200
-        assert json.loads(body) == {"id": 9}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/users/9", timeout=2) as res:
+            assert res.status == 200
+            assert json.loads(res.read()) == {"id": 9}
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/nowhere", timeout=2)
         assert info.value.code == 404
         info.value.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        server.stop()
 
 
 DEBUG_MODULE = """
@@ -210,21 +179,12 @@ def boom(request):
 def test_run_debug_shows_werkzeugs_debugger_and_reload_serves(tmp_path, flags, debugger):
     (tmp_path / "debugapp.py").write_text(textwrap.dedent(DEBUG_MODULE))
     port = free_port()
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "framework", "run", "debugapp:app", "--port", str(port), *flags],
-        cwd=tmp_path, env=cli_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    # Process stops the whole process group: the reloader runs the server in a child.
+    server = Process([sys.executable, "-m", "framework", "run", "debugapp:app", "--port", str(port), *flags],
+                     cwd=tmp_path, env=cli_env(), wait_for=("127.0.0.1", port), timeout=20)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as res:
-                    assert res.read() == b"up"
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-                time.sleep(0.1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as res:
+            assert res.read() == b"up"
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/boom", timeout=5)
         page = info.value.read().decode()
@@ -234,10 +194,4 @@ def test_run_debug_shows_werkzeugs_debugger_and_reload_serves(tmp_path, flags, d
         assert ("kaboom from the debug app" in page and "Werkzeug Debugger" in page) is debugger, page[:300]
         assert ("Traceback" in page) is debugger
     finally:
-        os.killpg(server.pid, signal.SIGTERM)  # the reloader runs the server in a child
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
+        server.stop()

@@ -1,0 +1,1 @@
+"""The test suite's root: pytest puts this folder on ``sys.path``, for ``support.py``."""
