@@ -16,13 +16,11 @@ section repeats kinds 1 and 2 around ``framework.App`` hello. Per layer is
 from __future__ import annotations
 
 import argparse
-import cProfile
-import pstats
 import statistics
 import sys
 from pathlib import Path
 
-from worker import base_environ, calibrate, call_once, run_batch, timed
+from worker import base_environ, calibrate, call_once, profile_batch, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout, not an installed copy
 
@@ -146,14 +144,8 @@ def section(name: str, base: dict, batch: int, repeat: int) -> float | None:
 
 
 def profile(kind: str, base: dict, batch: int) -> None:
-    app = Stack(raw.hello(), *[KINDS[kind][0]] * 10)
-    batch = batch or calibrate(app, base)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    elapsed = run_batch(app, base, batch)
-    profiler.disable()
-    print(f"{kind} x10: {batch} calls, {elapsed / batch / 1000:.2f} µs/request under cProfile\n")
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+    print(f"{kind}, 10 deep:")
+    profile_batch(Stack(raw.hello(), *[KINDS[kind][0]] * 10), base, batch, "tottime", 15)
 
 
 def main() -> int:

@@ -159,13 +159,18 @@ def profile(builders, scenario: str, batch: int) -> None:
     base = base_environ(SCENARIOS[scenario].method, SCENARIOS[scenario].path)
     app = builders[scenario]()
     print("check:", call_once(app, base))
+    profile_batch(app, base, batch, "cumulative", 25)
+
+
+def profile_batch(app, base: dict, batch: int, sort: str, lines: int) -> None:
+    """Run one batch under cProfile and print the top *lines* by *sort*."""
     batch = batch or calibrate(app, base)
     profiler = cProfile.Profile()
     profiler.enable()
     elapsed = run_batch(app, base, batch)
     profiler.disable()
     print(f"{batch} calls, {elapsed / batch / 1000:.2f} µs/request under cProfile\n")
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    pstats.Stats(profiler).sort_stats(sort).print_stats(lines)
 
 
 def main() -> int:
