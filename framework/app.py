@@ -38,7 +38,7 @@ from werkzeug.exceptions import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from .errors import error_body, error_headers, wants_json
-from .mounting import MountTable, shift
+from .mounting import MountTable
 from .responses import ReturnValueError, answer_plain, emit, make_response
 from .routing import Dispatcher, SlashRedirect, request_path, slash_redirect
 from .templating import TemplateResponse, create_environment, module_folder
@@ -222,11 +222,9 @@ class App(Dispatcher):
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """The WSGI application proper (wrap this to add middleware inside the app)."""
         if self.mounts.active:
-            found = self.mounts.find(environ)
-            if found is not None:
-                shift(environ, found[1])
-                mounted: WSGIApplication = found[0]
-                return mounted(environ, start_response)
+            mounted = self.mounts.dispatch(environ, start_response)
+            if mounted is not None:
+                return mounted
         router = self._router or self.router
         request = self.request_class(environ)
         request.app = self

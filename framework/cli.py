@@ -21,9 +21,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .introspection import describe_object, describe_stack
+from .mounting import MountTable
 from .servers import SERVERS, ServerError, ServerOptions, serve
 
-__all__ = ["describe_object", "describe_stack", "layer_options", "load_app", "main", "routes_table"]
+__all__ = ["load_app", "main", "routes_table"]
 
 
 class TargetError(Exception):
@@ -64,77 +66,11 @@ def routes_table(app: Any) -> list[tuple[str, str, str]]:
     """``(rule, methods, name)`` rows for an ``App`` or ``Dispatcher`` (mounts included)."""
     rows = [(route.rule, ", ".join(sorted(route.methods)), route.name) for route in app.routes]
     mounts = getattr(app, "mounts", None)
-    prefixes = getattr(mounts, "prefixes", None)
-    for prefix, mounted in getattr(prefixes, "items", {}).items():
-        rows.append((f"{prefix or '/'}/*", "*", f"mount: {describe_object(mounted)}"))
+    if isinstance(mounts, MountTable):
+        for where, mounted in mounts.entries():
+            if where.startswith("/"):
+                rows.append((f"{where}/*", "*", f"mount: {describe_object(mounted)}"))
     return rows
-
-
-_SECRET_WORDS = ("secret", "password", "passwd", "token", "key", "users", "verify", "credential")
-_SIMPLE = (str, int, float, bool, type(None))
-
-
-def _option_value(value: Any) -> str | None:
-    """A short repr of a simple option value, or ``None`` for anything else."""
-    if isinstance(value, _SIMPLE):
-        text = repr(value)
-    elif isinstance(value, (list, tuple, set, frozenset)) and all(isinstance(v, _SIMPLE) for v in value):
-        text = repr(sorted(value, key=str) if isinstance(value, (set, frozenset)) else list(value))
-    elif isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        text = "{" + ", ".join(repr(k) for k in value) + "}"  # the keys say enough
-    else:
-        return None
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def layer_options(obj: Any) -> dict[str, str]:
-    """The key options of a layer, for display: its ``summary()`` or its simple attributes.
-
-    Secrets (names with ``secret``, ``password``, ``token``, ``key``, ``users``, ...)
-    are never shown.
-    """
-    summary = getattr(obj, "summary", None)
-    if callable(summary):
-        return dict(summary())
-    options = {}
-    for name, value in vars(obj).items() if hasattr(obj, "__dict__") else ():
-        if name.startswith("_") or name == "app" or any(word in name for word in _SECRET_WORDS):
-            continue
-        text = _option_value(value)
-        if text is not None:
-            options[name] = text
-    return options
-
-
-def describe_object(obj: Any) -> str:
-    """One line for a layer or app: ``RateLimit(limit='100/minute')``, ``<App 'blog'>``, ..."""
-    if hasattr(obj, "import_name"):  # our App's repr; Flask's is just as telling
-        return repr(obj) if hasattr(obj, "routes") else f"<{type(obj).__name__} {obj.import_name!r}>"
-    if hasattr(obj, "app"):
-        options = ", ".join(f"{name}={value}" for name, value in layer_options(obj).items())
-        return f"{type(obj).__name__}({options})"
-    name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
-    module = getattr(obj, "__module__", None) or type(obj).__module__
-    return f"{module}.{name}"
-
-
-def describe_stack(app: Any) -> list[str]:
-    """The onion, outermost first: one line per layer (found through ``.app``), then the app.
-
-    A ``Stack`` is transparent: its layers are listed, not the ``Stack`` itself.
-    """
-    lines = []
-    seen = set()
-    while hasattr(app, "app") and id(app) not in seen and not hasattr(app, "routes"):
-        seen.add(id(app))
-        if not getattr(app, "is_stack", False):
-            lines.append(describe_object(app))
-        app = app.app
-    if app is None:
-        lines.append("None (404 for everything else)")
-    else:
-        lines.append(describe_object(app))
-    return lines
 
 
 def _print_table(rows: Sequence[tuple[str, str, str]]) -> None:

@@ -13,11 +13,11 @@ prefix from ``PATH_INFO`` to ``SCRIPT_NAME``. A host matches without its port;
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 __all__ = ["MountTable", "PrefixMap", "normalize_prefix", "path_matches", "request_host", "shift"]
 
@@ -152,6 +152,34 @@ class MountTable:
                 app = self.wildcards.get(host[dot:])
                 dot = host.find(".", dot + 1)
         return app
+
+    def entries(self) -> Iterator[tuple[str, Any]]:
+        """``(where, app)`` for every mount: ``"/api"``, ``"admin.example.com"``, ``"*.example.com"``."""
+        for prefix, app in self.prefixes.items.items():
+            yield prefix or "/", app
+        yield from self.hosts.items()
+        for suffix, app in self.wildcards.items():
+            yield "*" + suffix, app
+
+    def wrap_apps(self, wrap: Callable[[Any], Any]) -> None:
+        """Replace every mounted app by ``wrap(app)`` (``framework.testing.validated`` uses it)."""
+        for mapping in (self.prefixes.items, self.hosts, self.wildcards):
+            for key, app in list(mapping.items()):
+                mapping[key] = wrap(app)
+
+    def dispatch(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes] | None:
+        """Serve the request with the mounted app that matches, or return ``None`` for no match.
+
+        The one dispatch step of ``App.mount`` and ``middleware.Mount``: the prefix moves
+        from ``PATH_INFO`` to ``SCRIPT_NAME`` (PEP 3333) before the app is called.
+        """
+        found = self.find(environ)
+        if found is None:
+            return None
+        app, prefix = found
+        shift(environ, prefix)
+        served: Iterable[bytes] = app(environ, start_response)
+        return served
 
     def find(self, environ: WSGIEnvironment) -> tuple[Any, str] | None:
         """``(app, prefix)`` for this request: host mounts first, then path prefixes."""

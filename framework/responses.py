@@ -22,16 +22,15 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
-import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any, cast
 
 from werkzeug.http import http_date
 from werkzeug.utils import redirect as _redirect
 from werkzeug.wrappers import Response as BaseResponse
 
+from .compat import json_encoder, response_has_close_callbacks
 from .errors import status_line
 from .wrappers import Response
 
@@ -67,24 +66,16 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-if c_make_encoder is not None:
-    # One C encoder for every call: json.dumps builds a new one each time, which costs
-    # more than the encoding of a small dict. No circular check (a cycle recurses
-    # until RecursionError, answered as a 500 like any handler error).
-    _iterencode = c_make_encoder(None, _json_default, encode_basestring, None, ":", ",",
-                                 False, False, True)
+_encode = json_encoder(_json_default)
 
-    def json_dumps(value: Any) -> bytes:
-        """Compact JSON as UTF-8 bytes; dates, UUIDs, decimals and dataclasses included."""
-        return "".join(_iterencode(value, 0)).encode()
 
-else:  # pragma: no cover - Python builds without the C accelerator
-    _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False,
-                               default=_json_default).encode
+def json_dumps(value: Any) -> bytes:
+    """Compact JSON as UTF-8 bytes; dates, UUIDs, decimals and dataclasses included.
 
-    def json_dumps(value: Any) -> bytes:
-        """Compact JSON as UTF-8 bytes; dates, UUIDs, decimals and dataclasses included."""
-        return _encode(value).encode()
+    No circular check: a cycle recurses until ``RecursionError``, answered as a 500
+    like any handler error.
+    """
+    return _encode(value).encode()
 
 
 def plain_body(value: Any) -> tuple[bytes, str] | None:
@@ -204,7 +195,7 @@ def emit(response: BaseResponse, environ: WSGIEnvironment,
     ``Content-Length`` known needs none of that, and is sent as is.
     """
     body = response.response
-    if (type(body) is not list or response.direct_passthrough or response._on_close
+    if (type(body) is not list or response.direct_passthrough or response_has_close_callbacks(response)
             or type(response).__call__ is not BaseResponse.__call__
             or response.autocorrect_location_header):
         return response(environ, start_response)

@@ -28,6 +28,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, Not
 from werkzeug.routing import BaseConverter, BuildError, Map, Rule, ValidationError
 from werkzeug.routing.exceptions import RequestRedirect
 
+from .compat import rule_converters, rule_parts
 from .errors import error_app
 from .wrappers import BAD_PERCENT, wsgi_text
 
@@ -158,19 +159,20 @@ class Router:
                 "app.converter(name, ConverterClass) or app.converter(name, regex=...)."
             ) from None
         route.werkzeug_rule = rule
-        route.arguments = tuple(rule._converters)
+        converters = rule_converters(rule)
+        route.arguments = tuple(converters)
         self.slashed = self.slashed or (route.rule.endswith("/") and route.rule != "/")
         self.routes.append(route)
         self.by_name.setdefault(route.name, []).append(route)
-        parts = rule._parts[1:]  # the first part is the (empty) host part
+        parts = rule_parts(rule)
         if all(part.static for part in parts):
             node = self.static.setdefault("/".join(part.content for part in parts), _Node())
         else:
             node = self.root
-            converters = iter(rule._converters.values())
+            remaining = iter(converters.values())
             for part in parts:
                 count = 0 if part.static else part.content.count("(?P<__werkzeug_")
-                node = node.child(part, tuple((f"__werkzeug_{i}", next(converters)) for i in range(count)))
+                node = node.child(part, tuple((f"__werkzeug_{i}", next(remaining)) for i in range(count)))
         node.add_route(route)
 
     # -- matching ---------------------------------------------------------------------------

@@ -19,16 +19,16 @@ from __future__ import annotations
 from typing import Any
 from wsgiref.validate import validator
 
+from .mounting import MountTable
+
 __all__ = ["validated"]
 
 
 def _validate_mounts(obj: Any) -> None:
-    table = getattr(obj, "table", None) or getattr(obj, "mounts", None)
-    for mapping in (getattr(getattr(table, "prefixes", None), "items", None),
-                    getattr(table, "hosts", None), getattr(table, "wildcards", None)):
-        if isinstance(mapping, dict):
-            for key, app in list(mapping.items()):
-                mapping[key] = validated(app)
+    # Mount keeps its MountTable as .table, App as .mounts.
+    for table in (getattr(obj, "table", None), getattr(obj, "mounts", None)):
+        if isinstance(table, MountTable):
+            table.wrap_apps(validated)
 
 
 def validated(app: Any) -> Any:

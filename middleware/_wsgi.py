@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import Headers
 
+from framework.compat import headers_from_pairs
 from framework.mounting import PrefixMap, path_matches
 
 if TYPE_CHECKING:
@@ -131,9 +132,7 @@ def headers_of(pairs: HeaderList) -> Headers:
     The pairs come from a WSGI app (and the server checks them again); Werkzeug's own
     constructor would check every one, which costs more than most layers' work.
     """
-    headers = Headers()
-    headers._list = list(pairs)  # type: ignore[attr-defined]
-    return headers
+    return headers_from_pairs(list(pairs))
 
 
 class _Capture:

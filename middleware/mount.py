@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import NotFound
 
-from framework.cli import describe_object
+from framework.introspection import describe_object
 from framework.errors import error_app
-from framework.mounting import MountTable, shift
+from framework.mounting import MountTable
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -52,18 +52,14 @@ class Mount:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Hand the request to the mounted app that matches, else to ``app``."""
-        found = self.table.find(environ)
-        if found is not None:
-            target, prefix = found
-            shift(environ, prefix)
-            return target(environ, start_response)  # type: ignore[no-any-return]
+        served = self.table.dispatch(environ, start_response)
+        if served is not None:
+            return served
         if self.app is None:
             return error_app(NotFound())(environ, start_response)
         return self.app(environ, start_response)
 
     def summary(self) -> dict[str, Any]:
         """Key options for ``describe()``: each mount and what it serves."""
-        entries = {**{f"{prefix or '/'}": app for prefix, app in self.table.prefixes.items.items()},
-                   **self.table.hosts, **{f"*{suffix}": app for suffix, app in self.table.wildcards.items()}}
         return {"mounts": "{" + ", ".join(f"{key!r}: {describe_object(app)}"
-                                          for key, app in entries.items()) + "}"}
+                                          for key, app in self.table.entries()) + "}"}

@@ -1,0 +1,99 @@
+"""Every private name of Werkzeug (and of the standard library) that we rely on, in one place.
+
+Werkzeug's public API does not offer everything the fast paths need: the parsed parts
+of a rule, a ``Headers`` built from pairs without re-checking each one, whether a
+response has close callbacks. Each such access is a function here, and
+``tests/framework/test_compat.py`` pins the behaviour it relies on, so a Werkzeug
+upgrade that changes one fails that one test with a clear message instead of
+breaking routing or responses in some distant place.
+"""
+
+from __future__ import annotations
+
+import json.encoder
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from werkzeug.datastructures import Headers
+
+if TYPE_CHECKING:
+    from werkzeug.routing import BaseConverter, Rule
+    from werkzeug.wrappers import Response
+
+__all__ = [
+    "RulePart", "headers_from_pairs", "headers_list", "json_encoder", "response_has_close_callbacks",
+    "rule_converters", "rule_parts",
+]
+
+
+class RulePart(NamedTuple):
+    """One path segment of a compiled Werkzeug rule (``werkzeug.routing.rules.RulePart``)."""
+
+    #: The segment's text (static) or its regex with named groups ``__werkzeug_N`` (dynamic).
+    content: str
+    #: Whether the segment may span slashes (a ``path`` converter).
+    final: bool
+    #: Whether the segment has no converter.
+    static: bool
+    #: Werkzeug's sort key: lower matches first.
+    weight: Any
+
+
+def rule_parts(rule: Rule) -> list[RulePart]:
+    """The path segments of a bound *rule* (after ``Map.add``), without the host part.
+
+    Werkzeug keeps them in ``Rule._parts``, after the host part. The first path part is
+    the empty text before the leading slash, so the static parts joined by ``"/"`` give
+    the path.
+    """
+    parts = rule._parts
+    return [RulePart(part.content, part.final, part.static, part.weight) for part in parts[1:]]
+
+
+def rule_converters(rule: Rule) -> dict[str, BaseConverter]:
+    """The converters of a bound *rule*, by argument name, in the rule's order (``Rule._converters``)."""
+    converters: dict[str, BaseConverter] = rule._converters
+    return converters
+
+
+def headers_from_pairs(pairs: list[tuple[str, str]]) -> Headers:
+    """A ``Headers`` over *pairs* (used as is, not copied), without re-validating each pair.
+
+    The pairs come from a WSGI app or from our own code; Werkzeug's constructor would
+    check every one, which costs more than most layers' whole work.
+    """
+    headers = Headers()
+    headers._list = pairs  # type: ignore[attr-defined]
+    return headers
+
+
+def headers_list(headers: Headers) -> list[tuple[str, str]]:
+    """The list a ``Headers`` keeps its pairs in (``Headers._list``), to read without a copy."""
+    pairs: list[tuple[str, str]] = headers._list  # type: ignore[attr-defined]
+    return pairs
+
+
+def response_has_close_callbacks(response: Response) -> bool:
+    """Whether ``response.call_on_close`` registered anything (``Response._on_close``)."""
+    return bool(response._on_close)
+
+
+def json_encoder(default: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """A compact JSON encoder (``ensure_ascii=False``, no circular check) calling *default*.
+
+    ``json.dumps`` builds a new encoder for each call, which costs more than encoding a
+    small dict; the C encoder (``json.encoder.c_make_encoder``, not public) is built
+    once here. Without it (a Python build lacking the accelerator), the public
+    ``JSONEncoder`` does the same work.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has it
+        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False,
+                                default=default).encode
+    iterencode: Callable[[Any, int], Iterator[str]] = make(
+        None, default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+
+    def encode(value: Any) -> str:
+        return "".join(iterencode(value, 0))
+
+    return encode
