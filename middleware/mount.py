@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import NotFound
 
-from framework.introspection import describe_object
 from framework.errors import error_app
+from framework.introspection import describe_object
 from framework.mounting import MountTable
 
 if TYPE_CHECKING:
