@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import BaseConverter, BuildError, Map, Rule, ValidationError
@@ -376,6 +376,15 @@ def request_path(environ: WSGIEnvironment) -> str:
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
         if BAD_PERCENT.search(raw.partition("?")[0] if raw else path):
             raise BadRequest("The URL path has malformed percent-encoding.")
+    if "\ufffd" in path:
+        # Werkzeug's dev server decodes %ff with errors="replace": the damage shows as
+        # U+FFFD, and the raw URI tells whether the client really sent invalid UTF-8.
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        if raw:
+            try:
+                unquote_to_bytes(raw.partition("?")[0].encode("latin-1")).decode("utf-8")
+            except UnicodeError:
+                raise BadRequest("The URL path is not valid UTF-8 once decoded.") from None
     return path
 
 
