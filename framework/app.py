@@ -47,6 +47,8 @@ from .wrappers import Request, Response
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from .testing import TestClient
+
 __all__ = ["App"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -364,6 +366,16 @@ class App(Dispatcher):
 
     def _render_error(self, **context: Any) -> str:
         return self.jinja_env.get_template("error.html").render(context)
+
+    def test_client(self, **options: Any) -> TestClient:
+        """A test client for this app (Werkzeug's ``Client``): ``client.get("/").json``.
+
+        Needs nothing beyond the framework's own dependencies; see
+        :class:`framework.testing.TestClient`.
+        """
+        from .testing import TestClient
+
+        return TestClient(self, **options)
 
     # -- development server -------------------------------------------------------------------
 

@@ -19,9 +19,16 @@ from __future__ import annotations
 from typing import Any
 from wsgiref.validate import validator
 
+from werkzeug.test import Client
+
 from .mounting import MountTable
 
-__all__ = ["validated"]
+__all__ = ["TestClient", "validated"]
+
+
+class TestClient(Client):
+    """Werkzeug's test ``Client`` for an app (placeholder: being written)."""
+
 
 
 def _validate_mounts(obj: Any) -> None:
