@@ -9,13 +9,20 @@ an empty temporary directory. Shell commands and output belong in ``text`` or
 
 from __future__ import annotations
 
+import ast
 import gc
+import importlib.metadata
 import importlib.util
+import json
+import os
 import re
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -51,6 +58,7 @@ def test_there_are_snippets_to_run():
         "templates.md",
         "cli.md",
         "middleware.md",
+        "testing.md",
     }
     assert expected <= documents
 
@@ -72,3 +80,111 @@ def test_snippet(path, line, code, tmp_path, monkeypatch):
         # Collect now, so a resource left open is reported against this snippet.
         module.__dict__.clear()
         gc.collect()
+
+
+# -- what a new user can run right after `pip install .` ---------------------------------
+
+
+def canonical(name: str) -> str:
+    """A distribution name as PEP 503 compares them (``Jinja2`` -> ``jinja2``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def install_requires() -> list[str]:
+    """The ``install_requires`` list of setup.py, read without running it."""
+    for node in ast.walk(ast.parse((ROOT / "setup.py").read_text(encoding="utf-8"))):
+        if isinstance(node, ast.keyword) and node.arg == "install_requires":
+            return list(ast.literal_eval(node.value))
+    raise AssertionError("setup.py has no install_requires")
+
+
+def installed_modules() -> set[str]:
+    """Top-level modules of ``install_requires`` and what they require in turn (no extras)."""
+    wanted = [canonical(Requirement(spec).name) for spec in install_requires()]
+    seen: set[str] = set()
+    while wanted:
+        name = wanted.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for spec in importlib.metadata.distribution(name).requires or []:
+            requirement = Requirement(spec)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                wanted.append(canonical(requirement.name))
+    return {
+        module
+        for module, distributions in importlib.metadata.packages_distributions().items()
+        if any(canonical(d) in seen for d in distributions)
+    }
+
+
+# Runs a snippet with every import outside the standard library, our own packages and
+# the modules of install_requires refused, as if only `pip install .` had been run.
+ONLY_INSTALLED = textwrap.dedent(
+    """
+    import json, sys
+
+    allowed = set(json.loads(sys.argv[1])) | {"framework", "middleware"}
+
+    class OnlyInstalled:
+        def find_spec(self, name, path=None, target=None):
+            top = name.partition(".")[0]
+            if top in allowed or top in sys.stdlib_module_names:
+                return None
+            raise ModuleNotFoundError(f"{top!r} is not installed by `pip install .`", name=top)
+
+    sys.meta_path.insert(0, OnlyInstalled())
+    exec(compile(sys.argv[2], sys.argv[3], "exec"), {"__name__": "__main__"})
+    """
+)
+
+
+def run_with_only_installed(code: str, filename: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run *code* in a fresh interpreter in *cwd*, with this checkout's packages importable."""
+    allowed = json.dumps(sorted(installed_modules()))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", ONLY_INSTALLED, allowed, code, filename],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=60,
+    )
+
+
+FIRST_STEPS = [
+    pytest.param(code, f"{path.name}:{line}", id=f"{path.name}:{line}")
+    for path, blocks in [
+        (ROOT / "README.md", python_blocks(ROOT / "README.md")[:1]),
+        (ROOT / "docs" / "quickstart.md", python_blocks(ROOT / "docs" / "quickstart.md")),
+    ]
+    for line, code in blocks
+]
+
+
+def test_install_requires_are_the_framework_dependencies():
+    assert {"werkzeug", "jinja2", "itsdangerous", "markupsafe"} <= installed_modules()
+    assert "webtest" not in installed_modules()
+
+
+@pytest.mark.parametrize(("code", "filename"), FIRST_STEPS)
+def test_first_steps_need_only_pip_install_dot(code, filename, tmp_path):
+    """README's first example and the quickstart run right after `pip install .` (no webtest)."""
+    result = run_with_only_installed(code, filename, tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "refused"),
+    [
+        pytest.param("import webtest", "webtest", id="webtest"),
+        pytest.param("from webtest import TestApp", "webtest", id="from-webtest"),
+        pytest.param("from flask import Flask", "flask", id="flask"),
+        pytest.param("import framework, middleware, werkzeug.test, jinja2, markupsafe, itsdangerous, json",
+                     None, id="allowed"),
+    ],
+)
+def test_the_install_check_refuses_what_pip_install_dot_does_not_install(code, refused, tmp_path):
+    result = run_with_only_installed(code, "check.py", tmp_path)
+    if refused is None:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert f"'{refused}' is not installed by `pip install .`" in result.stderr
+        assert result.returncode != 0
