@@ -12,10 +12,10 @@
 """
 
 from .app import App
+from .dispatcher import Dispatcher
 from .errors import *  # noqa: F403  (abort and Werkzeug's HTTP exceptions)
 from .errors import __all__ as _errors
 from .responses import redirect
-from .routing import Dispatcher
 from .templating import TemplateResponse
 from .wrappers import Request, Response
 

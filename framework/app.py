@@ -1,4 +1,4 @@
-"""The application: a :class:`~framework.routing.Dispatcher` of handlers.
+"""The application: a :class:`~framework.dispatcher.Dispatcher` of handlers.
 
 ::
 
@@ -10,8 +10,9 @@
     def user(request, user_id):
         return {"id": user_id}
 
-A request goes: mounts -> path checks -> router -> ``before_request`` hooks ->
-handler -> return value coerced -> ``after_request`` hooks -> WSGI. When no
+A request goes: mounts -> :meth:`Dispatcher.resolve` (path checks, router) ->
+``before_request`` hooks -> handler -> return value coerced -> ``after_request``
+hooks -> WSGI, the body dropped for ``HEAD`` as the bare ``Dispatcher`` does. When no
 ``after_request`` hook is registered, a ``str``, ``bytes``, ``dict`` or ``list``
 (alone or in a tuple) goes straight to ``start_response`` without a ``Response``
 object; everything else goes through Werkzeug's :class:`~werkzeug.wrappers.Response`.
@@ -27,24 +28,23 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-import jinja2
 from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
     InternalServerError,
-    MethodNotAllowed,
     RequestEntityTooLarge,
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from .errors import error_body, error_headers, wants_json
+from .dispatcher import Dispatcher
+from .errors import drop_body, error_body, error_headers, wants_json
 from .mounting import MountTable
 from .responses import ReturnValueError, answer_plain, emit, make_response
-from .routing import Dispatcher, SlashRedirect, request_path, slash_redirect
 from .templating import TemplateResponse, create_environment, module_folder
 from .wrappers import Request, Response
 
 if TYPE_CHECKING:
+    import jinja2
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
     from .testing import TestClient
@@ -141,6 +141,7 @@ class App(Dispatcher):
 
     def before_request(self, hook: F) -> F:
         """Call ``hook(request)`` before each handler; a non-``None`` return is the response."""
+        self._check_setup("Adding a before_request hook")
         self._before.append(hook)
         return hook
 
@@ -149,6 +150,7 @@ class App(Dispatcher):
 
         Hooks run in reverse order of registration, as in Flask.
         """
+        self._check_setup("Adding an after_request hook")
         self._after.insert(0, hook)
         return hook
 
@@ -163,6 +165,7 @@ class App(Dispatcher):
             raise TypeError(f"errorhandler() takes a status code or an exception class, not {key!r}.")
 
         def decorator(handler: F) -> F:
+            self._check_setup(f"Registering an error handler for {key!r}")
             self._error_handlers[key] = handler
             return handler
 
@@ -170,6 +173,7 @@ class App(Dispatcher):
 
     def mount(self, prefix: str, app: WSGIApplication) -> None:
         """Serve the WSGI application *app* under *prefix* (PEP 3333 path shifting)."""
+        self._check_setup(f"Mounting an app at {prefix!r}")
         self.mounts.add(prefix, app)
 
     # -- templates and URLs -------------------------------------------------------------------
@@ -227,18 +231,14 @@ class App(Dispatcher):
             mounted = self.mounts.dispatch(environ, start_response)
             if mounted is not None:
                 return mounted
-        router = self._router or self.router
         request = self.request_class(environ)
         request.app = self
         method = environ["REQUEST_METHOD"]
         try:
-            path = environ.get("PATH_INFO") or "/"
-            if "%" in path or not path.isascii():
-                path = request_path(environ)
             length = environ.get("CONTENT_LENGTH")
             if length and (not length.isdigit() or self.max_content_length is not None):
                 self._check_length(request, length)
-            route, params = router.match(path, method)
+            route, params = self.resolve(environ)
             environ["framework.params"] = params
             rv = None
             for hook in self._before:
@@ -253,11 +253,10 @@ class App(Dispatcher):
             rv = self._handle_exception(request, error)
         if "files" in request.__dict__:
             request.close()  # uploaded files are spooled to temporary files: free them now
-        if not self._after:
-            answered = answer_plain(rv, method, start_response)
-            if answered is not None:
-                return answered
-        return emit(self._answer(request, rv), environ, start_response)
+        answered: Iterable[bytes] | None = None if self._after else answer_plain(rv, start_response)
+        if answered is None:
+            answered = emit(self._answer(request, rv), environ, start_response)
+        return drop_body(answered) if method == "HEAD" else answered
 
     def _answer(self, request: Request, rv: Any) -> BaseResponse:
         """Coerce *rv* to a Response and run the ``after_request`` hooks."""
@@ -309,43 +308,59 @@ class App(Dispatcher):
         return rv, status
 
     def _handle_http_error(self, request: Request, error: HTTPException) -> Any:
-        method = request.environ["REQUEST_METHOD"]
-        if isinstance(error, SlashRedirect):
-            error = slash_redirect(request.environ, error.new_url)
-        elif method == "OPTIONS" and isinstance(error, MethodNotAllowed):
-            allow = ", ".join(sorted({*(error.valid_methods or ()), "OPTIONS"}))
-            return self.response_class(b"", 200, {"Allow": allow})
-        code = error.code or 500
+        environ = request.environ
+        if error.code is None:
+            # It carries its own response (``abort(response)``, the router's OPTIONS
+            # answer): sent as is, as Flask does, without error handlers.
+            return error.get_response(environ)
+        code = error.code
         if code >= 400:
-            self.logger.info("%s %s -> %s: %s", method, request.environ.get("PATH_INFO"),
+            self.logger.info("%s %s -> %s: %s", environ["REQUEST_METHOD"], environ.get("PATH_INFO"),
                              code, error.description)
         handler = self._find_error_handler(error)
         try:
             if handler is not None:
                 return self._call_error_handler(handler, request, error, code)
             if error.response is not None or code < 400:
-                return error.get_response(request.environ)
+                return error.get_response(environ)
             return self._error_value(request, code, error.description or "", error)
         except Exception as failure:
             return self._handle_exception(request, failure, handled=True)
 
     def _handle_exception(self, request: Request, error: Exception, handled: bool = False) -> Any:
-        what = "returned a value that is not a response" if isinstance(
-            error, ReturnValueError) else "failed"
-        self.logger.error("%s %s %s: %s", request.environ.get("REQUEST_METHOD"),
-                          request.environ.get("PATH_INFO"), what, error, exc_info=error)
-        if self.propagate_exceptions:
-            raise error
+        """Answer an exception: its registered handler first, in every mode.
+
+        A handled exception is logged at DEBUG only; an unhandled one at ERROR with
+        its traceback, then re-raised for the debugger (``propagate_exceptions``) or
+        answered by the 500 handler or the built-in 500 page. *handled*: an error
+        handler itself failed, so no handler is tried again.
+        """
+        environ = request.environ
         handler = None if handled else self._find_error_handler(error)
-        if handler is None and not handled:
-            handler = self._error_handlers.get(500)
-            if handler is not None:
-                error = InternalServerError(original_exception=error)
         if handler is not None:
+            self.logger.debug("%s %s raised %r, answered by %s", environ.get("REQUEST_METHOD"),
+                              environ.get("PATH_INFO"), error, getattr(handler, "__name__", handler))
             try:
                 return self._call_error_handler(handler, request, error, 500)
             except Exception as failure:
                 self.logger.error("The error handler for %r failed", error, exc_info=failure)
+                if self.propagate_exceptions:
+                    raise
+                error = failure
+        else:
+            what = "returned a value that is not a response" if isinstance(
+                error, ReturnValueError) else "failed"
+            self.logger.error("%s %s %s: %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"),
+                              what, error, exc_info=error)
+            if self.propagate_exceptions:
+                raise error
+            handler = None if handled else self._error_handlers.get(500)
+            if handler is not None:
+                try:
+                    return self._call_error_handler(
+                        handler, request, InternalServerError(original_exception=error), 500)
+                except Exception as failure:
+                    self.logger.error("The error handler for %r failed", error, exc_info=failure)
         details = "".join(traceback.format_exception(error)) if self.debug else None
         return self._error_value(request, 500, InternalServerError.description, None, details)
 

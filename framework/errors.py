@@ -133,19 +133,31 @@ def _builtin_pages() -> Callable[..., str]:
     return create_environment(None).get_template("error.html").render
 
 
+def drop_body(iterable: Iterable[bytes]) -> Iterable[bytes]:
+    """Answer a ``HEAD``: no body (RFC 9110 9.3.2), but the inner iterable is still closed."""
+    close = getattr(iterable, "close", None)
+    if close is not None:
+        close()
+    return []
+
+
 def error_app(error: HTTPException) -> WSGIApplication:
     """A WSGI app answering *error* as an ``App`` does, for layers and the bare ``Dispatcher``.
 
     JSON when the client's ``Accept`` prefers it, else the built-in HTML page; the
-    exception's own headers (``Allow``, ``WWW-Authenticate``, ...) are kept.
+    exception's own headers (``Allow``, ``WWW-Authenticate``, ...) are kept. An
+    exception that carries its own response, or whose status is not an error (a
+    redirect), answers with Werkzeug's ``get_response``.
     """
 
     def respond(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         code = error.code or 500
+        if error.response is not None or code < 400:
+            return error.get_response(environ)(environ, start_response)
         body, content_type = error_body(code, error.description or "",
                                         wants_json(environ.get("HTTP_ACCEPT")), _builtin_pages())
         headers = [*error_headers(content_type, error, environ), ("Content-Length", str(len(body)))]
         start_response(status_line(code), headers)
-        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+        return drop_body([body]) if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
     return respond

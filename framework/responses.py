@@ -142,8 +142,11 @@ def redirect(location: str, code: int = 302) -> Response:
     return cast(Response, _redirect(location, code, Response=Response))
 
 
-def answer_plain(rv: Any, method: str, start_response: StartResponse) -> Iterable[bytes] | None:
-    """Answer a plain ``str``/``dict``/... (alone or in a tuple) without a Response."""
+def answer_plain(rv: Any, start_response: StartResponse) -> list[bytes] | None:
+    """Answer a plain ``str``/``dict``/... (alone or in a tuple) without a Response.
+
+    ``None`` when *rv* needs a Response object. The caller drops the body of a ``HEAD``.
+    """
     status = "200 OK"
     headers: Any = None
     if type(rv) is tuple:
@@ -183,7 +186,7 @@ def answer_plain(rv: Any, method: str, start_response: StartResponse) -> Iterabl
     else:
         wsgi_headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
     start_response(status, wsgi_headers)
-    return [] if method == "HEAD" else [body]
+    return [body]
 
 
 def emit(response: BaseResponse, environ: WSGIEnvironment,

@@ -1,12 +1,12 @@
-"""URL routing: Werkzeug's rule syntax, matched by a compiled segment tree.
+"""URL routing: Werkzeug's rule syntax, matched by a compiled segment tree. Pure: no WSGI.
 
 ::
 
-    from framework import Dispatcher
+    from framework.routing import Route, Router
 
-    d = Dispatcher()
-    d.add("/hi/<name>", hello_app, methods=["GET"])
-    application = d            # a WSGI app: no rule -> 404, wrong method -> 405
+    router = Router([Route("/users/<int:id>", "user", frozenset({"GET", "HEAD"}), "user")])
+    router.match("/users/7", "GET")    # (route, {"id": 7})
+    router.match("/users/x", "GET")    # Miss(404, ...): why nothing matched
 
 Rules are parsed and built (``url_for``) by Werkzeug's :class:`~werkzeug.routing.Rule`,
 so syntax, converters and URL building behave exactly as in Werkzeug and Flask.
@@ -29,15 +29,12 @@ from werkzeug.routing import BaseConverter, BuildError, Map, Rule, ValidationErr
 from werkzeug.routing.exceptions import RequestRedirect
 
 from .compat import rule_converters, rule_parts
-from .errors import error_app
-from .wrappers import BAD_PERCENT, wsgi_text
+from .wrappers import BAD_PERCENT, Response, wsgi_text
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import WSGIEnvironment
 
-__all__ = [
-    "Dispatcher", "Route", "Router", "SlashRedirect", "converter_class", "request_path", "slash_redirect",
-]
+__all__ = ["NOT_FOUND", "Miss", "Route", "Router", "converter_class", "request_path", "slash_redirect"]
 
 
 @dataclass(eq=False)
@@ -83,8 +80,51 @@ def converter_class(
     return type(name, (BaseConverter,), {"regex": regex, "to_python": _to_python, "to_url": _to_url})
 
 
-class SlashRedirect(RequestRedirect):
-    """The router's 308 to the slashed path (made absolute under ``SCRIPT_NAME`` later)."""
+class Miss:
+    """The router's answer when no route serves a request: why, and what to say.
+
+    ``status`` is one of:
+
+    - 404: no rule matches the path;
+    - 405: rules match with other methods, listed in ``allowed`` (with ``OPTIONS``);
+    - 308: no rule matches, but one does with a trailing slash: ``location`` is that
+      slashed path (RFC 9110 15.4.9: a 308 keeps the method and body);
+    - 200: an ``OPTIONS`` request to a path whose rules do not register ``OPTIONS``:
+      answered with ``Allow`` (RFC 9110 9.3.7).
+
+    :meth:`error` turns it into the HTTP exception that answers it, so the bare
+    :class:`Dispatcher` and the ``App`` (with its error handlers) answer alike.
+    """
+
+    __slots__ = ("status", "allowed", "location")
+
+    def __init__(self, status: int, allowed: tuple[str, ...] = (), location: str = "") -> None:
+        self.status = status
+        self.allowed = allowed
+        self.location = location
+
+    def __repr__(self) -> str:
+        return f"Miss({self.status}, allowed={self.allowed!r}, location={self.location!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Miss) and (self.status, self.allowed, self.location) == (
+            other.status, other.allowed, other.location)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def error(self, environ: WSGIEnvironment) -> HTTPException:
+        """The exception that answers this miss for the request *environ*."""
+        if self.status == 405:
+            return MethodNotAllowed(valid_methods=list(self.allowed))
+        if self.status == 308:
+            return slash_redirect(environ, self.location)
+        if self.status == 200:
+            allow = ", ".join(self.allowed)
+            return HTTPException(response=Response(b"", 200, {"Allow": allow}, mimetype="text/plain"))
+        return NotFound()
+
+
+NOT_FOUND = Miss(404)
 
 
 class _Node:
@@ -128,9 +168,9 @@ class _Node:
 class Router:
     """Match a path and method to a :class:`Route`; build URLs back from names.
 
-    Pure: no WSGI here. :meth:`match` returns ``(route, params)`` or raises a
-    Werkzeug ``NotFound``, ``MethodNotAllowed`` (with the allowed methods) or
-    ``SlashRedirect`` (308 to the slashed URL for a rule ending in ``/``).
+    Pure: no WSGI here. :meth:`match` returns ``(route, params)``, or a :class:`Miss`
+    that says why nothing matched (404, 405 with the allowed methods, 308 to the
+    slashed path, or the ``Allow`` answer to ``OPTIONS``).
 
     :param routes: The routes, in registration order (earlier wins a tie).
     :param converters: Extra converter classes by name, beside Werkzeug's defaults.
@@ -177,21 +217,19 @@ class Router:
 
     # -- matching ---------------------------------------------------------------------------
 
-    def match(self, path: str, method: str) -> tuple[Route, dict[str, Any]]:
-        """Return the route for *path* and *method* and its converted parameters."""
+    def match(self, path: str, method: str) -> tuple[Route, dict[str, Any]] | Miss:
+        """The route for *path* and *method* with its converted parameters, or a :class:`Miss`."""
         allowed: set[str] = set()
         found = self._find(path, method, allowed)
         if found is not None:
             return found
-        if self.slashed and not path.endswith("/"):
-            # RFC 9110 15.4.9: 308 keeps the method and body of the request.
-            slashed = self._find(path + "/", method, set())
-            if slashed is not None:
-                raise SlashRedirect(path + "/")
-        if allowed:
-            # OPTIONS is answered for every rule, so it is allowed too (RFC 9110 10.2.1).
-            raise MethodNotAllowed(valid_methods=sorted(allowed | {"OPTIONS"}))
-        raise NotFound()
+        if self.slashed and not path.endswith("/") and self._find(path + "/", method, set()):
+            return Miss(308, location=path + "/")
+        if not allowed:
+            return NOT_FOUND
+        # OPTIONS is answered for every rule, so it is allowed too (RFC 9110 10.2.1).
+        methods = tuple(sorted(allowed | {"OPTIONS"}))
+        return Miss(200 if method == "OPTIONS" else 405, methods)
 
     def _find(self, path: str, method: str, allowed: set[str]) -> tuple[Route, dict[str, Any]] | None:
         node = self.static.get(path)
@@ -262,113 +300,11 @@ class Router:
         raise BuildError(name, values, None)
 
 
-class Dispatcher:
-    """A router of WSGI applications: the first layer of every ``App``.
-
-    ::
-
-        d = Dispatcher()
-        d.add("/hi/<name>", hello_app, methods=["GET"])
-        d.add("/files/<path:name>", files_app)
-
-    A matched target is called with the environ unchanged but for
-    ``environ["framework.params"]`` (the converted URL parameters). No rule gives
-    404, a rule with other methods 405 with ``Allow``; ``HEAD`` is answered by every
-    ``GET`` rule (the body dropped), ``OPTIONS`` with ``Allow``; a rule ending in
-    ``/`` requested without it redirects (308) to the slashed URL.
-    """
-
-    def __init__(self) -> None:
-        self._routes: list[Route] = []
-        self._converters: dict[str, type[BaseConverter]] = {}
-        self._router: Router | None = None
-
-    def add(
-        self,
-        rule: str,
-        target: Any,
-        methods: Iterable[str] | None = None,
-        name: str | None = None,
-    ) -> Route:
-        """Register *target* for *rule*.
-
-        :param rule: A Werkzeug rule string: ``/users/<int:user_id>``.
-        :param target: A WSGI application (in an ``App``: a handler).
-        :param methods: The methods it answers; default ``GET``. ``HEAD`` comes with ``GET``.
-        :param name: The name to build URLs by; default the target's ``__name__``.
-        """
-        if isinstance(methods, str):
-            raise TypeError(f"methods must be a list such as [{methods!r}], not a string.")
-        wanted = {method.upper() for method in (methods or ("GET",))}
-        if "GET" in wanted:
-            wanted.add("HEAD")
-        if name is None:
-            name = getattr(target, "__name__", None) or rule
-        route = Route(rule, target, frozenset(wanted), name)
-        self._routes.append(route)
-        self._router = None  # rebuilt at the next request
-        return route
-
-    def converter(
-        self,
-        name: str,
-        cls: type[BaseConverter] | None = None,
-        *,
-        regex: str | None = None,
-        to_python: Callable[[str], Any] = str,
-        to_url: Callable[[Any], str] = str,
-    ) -> None:
-        """Register a URL converter usable as ``<name:param>`` in rules.
-
-        Either a Werkzeug :class:`~werkzeug.routing.BaseConverter` subclass, or a
-        ``regex`` with ``to_python``/``to_url`` functions.
-        """
-        if cls is None:
-            if regex is None:
-                raise TypeError("converter() needs a BaseConverter subclass or regex=..., e.g. "
-                                "app.converter('slug', regex=r'[a-z0-9-]+').")
-            cls = converter_class(regex, to_python, to_url, name=f"{name.title()}Converter")
-        elif not (isinstance(cls, type) and issubclass(cls, BaseConverter)):
-            raise TypeError(f"converter {name!r} must be a werkzeug.routing.BaseConverter subclass.")
-        self._converters[name] = cls
-        self._router = None
-
-    @property
-    def router(self) -> Router:
-        """The compiled router (built on first use, and again after any change)."""
-        router = self._router
-        if router is None:
-            router = self._router = Router(self._routes, self._converters)
-        return router
-
-    @property
-    def routes(self) -> list[Route]:
-        """The registered routes, in registration order."""
-        return list(self._routes)
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """Dispatch one WSGI request to the matching target."""
-        method = environ["REQUEST_METHOD"]
-        try:
-            path = environ.get("PATH_INFO") or "/"
-            if "%" in path or not path.isascii():
-                path = request_path(environ)
-            route, params = self.router.match(path, method)
-        except SlashRedirect as redirect:
-            return slash_redirect(environ, redirect.new_url)(environ, start_response)
-        except HTTPException as error:
-            if method == "OPTIONS" and isinstance(error, MethodNotAllowed):
-                return options_response(error.valid_methods or ())(environ, start_response)
-            return error_app(error)(environ, start_response)
-        environ["framework.params"] = params
-        app: WSGIApplication = route.target
-        if method == "HEAD":
-            return drop_body(app(environ, start_response))
-        return app(environ, start_response)
-
-
 def request_path(environ: WSGIEnvironment) -> str:
     """``PATH_INFO`` as text; 400 for invalid UTF-8 or malformed percent-encoding."""
+    path: str = environ.get("PATH_INFO") or "/"
+    if "%" not in path and path.isascii():
+        return path
     path = wsgi_text(environ, "PATH_INFO") or "/"
     if "%" in path:
         # Servers decode valid escapes; one left in the raw URI is malformed
@@ -394,23 +330,3 @@ def slash_redirect(environ: WSGIEnvironment, path: str) -> RequestRedirect:
     location = quote(root + path, safe="/:@!$&'()*+,;=~")
     query = environ.get("QUERY_STRING")
     return RequestRedirect(f"{location}?{query}" if query else location)
-
-
-def options_response(methods: Iterable[str]) -> WSGIApplication:
-    """A WSGI app answering ``OPTIONS`` with ``Allow`` and an empty body."""
-    allow = ", ".join(sorted({*methods, "OPTIONS"}))
-
-    def options(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        start_response("200 OK", [("Allow", allow), ("Content-Type", "text/plain; charset=utf-8"),
-                                  ("Content-Length", "0")])
-        return []
-
-    return options
-
-
-def drop_body(iterable: Iterable[bytes]) -> Iterable[bytes]:
-    """Answer a ``HEAD``: no body, but the inner iterable is still closed."""
-    close = getattr(iterable, "close", None)
-    if close is not None:
-        close()
-    return []

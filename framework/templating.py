@@ -6,6 +6,9 @@ when the ``App`` finishes the request, so ``request`` and ``url_for`` inside the
 template are the current request's (``url_for`` honours ``SCRIPT_NAME``) without
 any context-local state. A response rendered outside a request gets
 ``request=None`` and the app's own ``url_for``.
+
+Jinja2 is imported on the first render or error page, not with ``framework``: an
+app that renders nothing starts without it.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from collections.abc import Callable
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
-import jinja2
-
 from .wrappers import Response
 
 if TYPE_CHECKING:
+    import jinja2
+
     from .wrappers import Request
 
 __all__ = ["BUILTIN_TEMPLATES", "TemplateResponse", "create_environment", "module_folder"]
@@ -60,6 +63,8 @@ def create_environment(folder: str | None, auto_reload: bool = False) -> jinja2.
     *auto_reload* (the app's debug mode, as in Flask) a changed file is reloaded;
     otherwise a template is read and compiled once.
     """
+    import jinja2  # here, not at the top: apps that render nothing never load it
+
     loaders: list[jinja2.BaseLoader] = []
     if folder is not None:
         loaders.append(jinja2.FileSystemLoader(folder))
