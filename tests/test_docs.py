@@ -188,3 +188,86 @@ def test_the_install_check_refuses_what_pip_install_dot_does_not_install(code, r
     else:
         assert f"'{refused}' is not installed by `pip install .`" in result.stderr
         assert result.returncode != 0
+
+
+# -- layers that do not exist yet are described as coming ---------------------------------
+
+# A planned name -> the middleware layer it comes with (the name is available once that
+# layer is exported by `middleware`).
+PLANNED = {
+    **{name: name for name in (
+        "Sessions", "StaticFiles", "RateLimit", "Compress", "CORS", "BasicAuth", "TokenAuth",
+        "FormLogin", "Authorize", "XSLT", "Proxy",
+    )},
+    "request.session": "Sessions",
+    "flash": "Sessions",
+    "get_flashed_messages": "Sessions",
+    "csrf_token": "FormLogin",
+    "static_url": "StaticFiles",
+}
+PLANNED_SPAN = re.compile(
+    r"`(?:middleware\.|framework\.)?(" + "|".join(re.escape(n) for n in PLANNED) + r")\b[^`]*`"
+)
+SAYS_FUTURE = re.compile(r"roadmap\.md|\bcoming\b|\bwill\b|\bnot\b[^.]*\byet\b|\bplanned\b", re.IGNORECASE)
+ITEM_START = re.compile(r"^(?:\||[-*] |\d+\. |#)")
+# docs/middleware.md is being reworded under issue 7 (5.6) by its owner; add it once done.
+NOT_YET_CHECKED = {"middleware.md", "roadmap.md"}
+
+
+def prose_items(text: str) -> list[tuple[int, str]]:
+    """Paragraphs, list items and table rows outside code fences, with their first line."""
+    items: list[tuple[int, list[str]]] = []
+    fenced = False
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("```"):
+            fenced = not fenced
+            items.append((number, []))
+            continue
+        if fenced or not line.strip():
+            items.append((number, []))
+        elif ITEM_START.match(line) or not items or not items[-1][1]:
+            items.append((number, [line]))
+        else:
+            items[-1][1].append(line)
+    return [(number, " ".join(lines)) for number, lines in items if lines]
+
+
+def future_claims(text: str) -> list[str]:
+    """``line: name`` for every mention of a layer that does not exist yet, not said to be coming."""
+    import middleware
+
+    missing = {name for name, layer in PLANNED.items() if not hasattr(middleware, layer)}
+    return [
+        f"{number}: {match.group(1)}"
+        for number, item in prose_items(text)
+        for match in PLANNED_SPAN.finditer(item)
+        if match.group(1) in missing and not SAYS_FUTURE.search(item)
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, id=p.name) for p in DOCUMENTS if p.name not in NOT_YET_CHECKED],
+)
+def test_layers_that_do_not_exist_are_said_to_be_coming(path):
+    assert future_claims(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Wrap it in `StaticFiles(app)` first.", ["1: StaticFiles"], id="claim"),
+        pytest.param("1. `RateLimit` early\n2. `Compress` last", ["1: RateLimit", "2: Compress"],
+                     id="list-items"),
+        pytest.param("| `request.session` | the session |", ["1: request.session"], id="table-row"),
+        pytest.param("Templates get `static_url(path)`\nand `csrf_token()`.",
+                     ["1: static_url", "1: csrf_token"], id="continued-paragraph"),
+        pytest.param("`Sessions` (see the [roadmap](roadmap.md))", [], id="roadmap-link"),
+        pytest.param("`CORS` will come as a layer.", [], id="will"),
+        pytest.param("`XSLT` does not exist yet.", [], id="not-yet"),
+        pytest.param("```python\nStaticFiles(app)\n```", [], id="code-is-not-prose"),
+        pytest.param("Werkzeug's `ProxyFix`, and `Stack`.", [], id="existing-layers"),
+    ],
+)
+def test_future_claims(text, expected):
+    assert future_claims(text) == expected
