@@ -36,6 +36,14 @@ def test_hello_unknown_path_is_404():
     TestApp(hello.app).get("/nope", status=404)
 
 
+def test_hello_docstring_runs():
+    """The module docstring's ``>>>`` session is true."""
+    import doctest
+
+    result = doctest.testmod(hello, verbose=False)
+    assert result.attempted >= 2 and result.failed == 0
+
+
 # -- todo: HTML -------------------------------------------------------------------------
 
 
@@ -181,6 +189,32 @@ def test_wrong_method_is_405_with_allow(client):
     response = client.put_json("/api/todos/1", {"title": "x"}, status=405)
     allowed = {m.strip() for m in response.headers["Allow"].split(",")}
     assert {"GET", "PATCH", "DELETE"} <= allowed
+
+
+def test_the_frameworks_own_client_drives_the_todo_app():
+    """The same flows as above through ``app.test_client()`` (no WebTest): forms, JSON, errors."""
+    client = todo_module.create_app().test_client()
+    added = client.post("/todos", data={"title": "Buy milk"}, follow_redirects=True)
+    assert added.status_code == 200 and "Buy milk" in added.text
+    assert [step.status_code for step in added.history] == [303]
+
+    created = client.post("/api/todos", json={"title": "Ship it"})
+    assert created.status_code == 201
+    assert created.json == {"id": 2, "title": "Ship it", "done": False}
+    assert client.patch("/api/todos/2", json={"done": True}).json["done"] is True
+    assert client.delete("/api/todos/2").status_code == 204
+
+    missing = client.get("/api/todos/2", headers=JSON)
+    assert missing.status_code == 404
+    assert missing.json == {"error": {"status": 404, "message": "There is no todo with id 2."}}
+    assert client.get("/api/todos").json == [{"id": 1, "title": "Buy milk", "done": False}]
+
+
+def test_todo_docstring_example_runs():
+    client = todo_module.create_app().test_client()
+    created = client.post("/api/todos", json={"title": "Buy milk"})
+    assert created.status_code == 201 and created.json["title"] == "Buy milk"
+    assert 'client.post("/api/todos", json={"title": "Buy milk"})' in todo_module.__doc__
 
 
 def test_stores_are_independent():

@@ -21,6 +21,12 @@ JSON::
 
 Bad input is answered with the framework's JSON error,
 ``{"error": {"status": 400, "message": "..."}}``, when the client accepts JSON.
+
+In a test, with the framework's own client::
+
+    client = create_app().test_client()
+    created = client.post("/api/todos", json={"title": "Buy milk"})
+    assert created.status_code == 201 and created.json["title"] == "Buy milk"
 """
 
 from __future__ import annotations
