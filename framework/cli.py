@@ -9,7 +9,10 @@
 
 ``module:app`` names a module importable from the current directory and an
 attribute in it (dotted for nested objects); without ``:app`` the attribute is
-``app``, else ``application``. A wrong target is one clear line and exit status 2.
+``app``, else ``application``.
+
+Every error that stops a command before it serves (a target that cannot be imported
+or found, a bad option, a busy port) is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .introspection import describe_object, describe_stack
@@ -41,11 +46,8 @@ def load_app(target: str) -> Any:
         sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name and module_name.startswith(error.name):
-            raise TargetError(f"cannot import module {module_name!r}: no such module "
-                              f"(run from the folder that contains it)") from None
-        raise TargetError(f"importing {module_name!r} failed: {error}") from None
+    except Exception as error:  # noqa: BLE001  (any error of the user's module is one line)
+        raise TargetError(import_failure(module_name, error)) from None
     names = [attr] if attr else ["app", "application"]
     for name in names:
         obj: Any = module
@@ -60,6 +62,62 @@ def load_app(target: str) -> Any:
         return obj
     raise TargetError(f"module {module_name!r} has no attribute "
                       f"{' or '.join(repr(name) for name in names)}")
+
+
+def import_failure(module_name: str, error: Exception) -> str:
+    """One line saying why importing *module_name* raised *error*, and where."""
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        if module_name == error.name or module_name.startswith(f"{error.name}."):
+            return (f"cannot import module {module_name!r}: no such module "
+                    "(run from the folder that contains it)")
+        return (f"importing {module_name!r} failed: it needs the module {error.name.partition('.')[0]!r}, "
+                "which is not installed")
+    if isinstance(error, SyntaxError):  # its message names the file and line already
+        return f"importing {module_name!r} failed: {one_line(error)}"
+    return f"importing {module_name!r} raised {one_line(error)}{where(error)}"
+
+
+def one_line(error: BaseException) -> str:
+    """``TypeName: message`` on one line."""
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def where(error: BaseException) -> str:
+    """`` (file.py, line N)``: the innermost frame of the project (the current folder), else the innermost."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if not frame.filename.startswith("<frozen ")]
+    if not frames:
+        return ""
+    here = Path.cwd()
+    ours = [frame for frame in frames if Path(frame.filename).is_relative_to(here)]
+    frame = (ours or frames)[-1]
+    path = Path(frame.filename)
+    shown = path.relative_to(here) if path.is_relative_to(here) else path
+    return f" ({shown}, line {frame.lineno})"
+
+
+def _whole(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def port_number(text: str) -> int:
+    """``--port``: a TCP port, 1 to 65535 (0, "any free port", would hide which one)."""
+    number = _whole(text)
+    if number is None or not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give a number from 1 to 65535")
+    return number
+
+
+def positive_count(text: str) -> int:
+    """``--workers`` and ``--threads``: a whole number, at least 1."""
+    number = _whole(text)
+    if number is None or number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return number
 
 
 def routes_table(app: Any) -> list[tuple[str, str, str]]:
@@ -87,13 +145,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("run", help="serve the app with the development server")
     run.add_argument("target", help="module:app")
     run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--port", type=port_number, default=8000, help="1 to 65535")
     run.add_argument("--reload", action="store_true", help="restart when a source file changes")
     run.add_argument("--debug", action="store_true", help="tracebacks and the interactive debugger")
     run.add_argument("--server", default="werkzeug", choices=sorted(SERVERS),
                      help="werkzeug (development, the default), gunicorn, waitress, gevent or uwsgi")
-    run.add_argument("--workers", type=int, help="processes (gunicorn, uwsgi, werkzeug)")
-    run.add_argument("--threads", type=int, help="threads per process (greenlets for gevent)")
+    run.add_argument("--workers", type=positive_count, help="processes (gunicorn, uwsgi, werkzeug)")
+    run.add_argument("--threads", type=positive_count,
+                     help="threads per process (greenlets for gevent)")
     commands.add_parser("routes", help="list the app's routes").add_argument("target")
     commands.add_parser("stack", help="show the onion of layers").add_argument("target")
     args = parser.parse_args(argv)

@@ -132,3 +132,25 @@ def test_a_busy_port_is_one_line_and_status_2(server_name, project):
     assert result.stderr.splitlines() == [f"error: port {port} on 127.0.0.1 is busy "
                                           "(another server listens there; choose another --port)"]
 
+
+
+RACE = """
+import sys
+from framework import cli, servers
+servers.check_address = lambda host, port: None  # as if the port were taken just after the check
+raise SystemExit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("name", ["waitress", "gevent"])
+def test_a_port_taken_after_the_check_is_the_same_line(project, name):
+    """waitress and gevent bind in this process: their own bind error is the same line."""
+    require_server(name)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "-c", RACE, *command(name, port)[3:]], cwd=project,
+                                env=environment(), capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr.splitlines()) == (2, [
+        f"error: port {port} on 127.0.0.1 is busy (another server listens there; choose another --port)"])

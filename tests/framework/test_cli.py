@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from support import Process, free_port
+
+from framework import cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -195,3 +199,94 @@ def test_run_debug_shows_werkzeugs_debugger_and_reload_serves(tmp_path, flags, d
         assert ("Traceback" in page) is debugger
     finally:
         server.stop()
+
+
+BROKEN_MODULES = {
+    "syntax": "from framework import App\n\napp = App(__name__\nx = 1 +\n",
+    "raises": "from framework import App\n\napp = App(__name__)\n\n\nraise RuntimeError('boom at import')\n",
+    "needs": "import nonexistent_pkg_xyz\n\napp = None\n",
+    "deep": "import helper_raises\n\napp = None\n",
+    "sub": "from framework import App\nfrom nonexistent_pkg_xyz.sub import thing\n",
+}
+
+
+@pytest.fixture
+def broken(tmp_path):
+    """A folder of modules that cannot be imported, each for its own reason."""
+    for name, source in BROKEN_MODULES.items():
+        (tmp_path / f"{name}.py").write_text(source)
+    (tmp_path / "helper_raises.py").write_text("def f():\n    return 1 / 0\n\n\nf()\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", ["routes", "stack", "run"])
+@pytest.mark.parametrize(
+    ("target", "line"),
+    [
+        pytest.param("syntax:app", "error: importing 'syntax' failed: SyntaxError: '(' was never closed "
+                     "(syntax.py, line 3)", id="syntax-error"),
+        pytest.param("raises:app", "error: importing 'raises' raised RuntimeError: boom at import "
+                     "(raises.py, line 6)", id="raises-at-import"),
+        pytest.param("deep:app", "error: importing 'deep' raised ZeroDivisionError: division by zero "
+                     "(helper_raises.py, line 2)", id="raises-in-a-module-it-imports"),
+        pytest.param("needs:app", "error: importing 'needs' failed: it needs the module "
+                     "'nonexistent_pkg_xyz', which is not installed", id="missing-dependency"),
+        pytest.param("sub:app", "error: importing 'sub' failed: it needs the module "
+                     "'nonexistent_pkg_xyz', which is not installed", id="missing-dependency-package"),
+        pytest.param("nosuchmodule_xyz:app", "error: cannot import module 'nosuchmodule_xyz': no such module "
+                     "(run from the folder that contains it)", id="missing-target"),
+        pytest.param("syntax.inner:app", "error: importing 'syntax.inner' failed: SyntaxError: '(' was never "
+                     "closed (syntax.py, line 3)", id="syntax-error-in-the-parent"),
+    ],
+)
+def test_a_module_that_cannot_be_imported_is_one_line_and_status_2(broken, command, target, line):
+    result = framework_cli(broken, command, target)
+    assert (result.returncode, result.stderr.splitlines(), result.stdout) == (2, [line], "")
+
+
+@pytest.mark.parametrize(
+    ("port", "says"),
+    [
+        pytest.param("99999", "'99999'", id="too-large"),
+        pytest.param("65536", "'65536'", id="just-too-large"),
+        pytest.param("-1", "'-1'", id="negative"),
+        pytest.param("0", "'0'", id="zero"),
+        pytest.param("abc", "'abc'", id="not-a-number"),
+        pytest.param("80.5", "'80.5'", id="not-an-integer"),
+    ],
+)
+def test_a_port_out_of_range_is_refused_by_the_parser(capsys, port, says):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["run", "anything:app", "--port", port])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error == f"python -m framework run: error: argument --port: {says} is not a port: " \
+                    "give a number from 1 to 65535"
+
+
+@pytest.mark.parametrize("option", ["--workers", "--threads"])
+@pytest.mark.parametrize("value", ["0", "-2", "many"])
+def test_workers_and_threads_are_positive_numbers(capsys, option, value):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["run", "anything:app", option, value])
+    assert exit_.value.code == 2
+    assert f"argument {option}: '{value}' is not a positive whole number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags", [pytest.param([], id="debug"),
+                                   pytest.param(["--reload"], id="debug-reload")])
+def test_run_debug_prints_the_debugger_pin(tmp_path, flags):
+    """Werkzeug prints the PIN in its reloader's child only; without --reload, the CLI does."""
+    (tmp_path / "debugapp.py").write_text(textwrap.dedent(DEBUG_MODULE))
+    port = free_port()
+    argv = [sys.executable, "-m", "framework", "run", "debugapp:app", "--port", str(port), "--debug", *flags]
+    server = Process(argv, cwd=tmp_path, env={**cli_env(), "WERKZEUG_DEBUG_PIN": "", "WERKZEUG_RUN_MAIN": ""},
+                     wait_for=("127.0.0.1", port), timeout=20)
+    try:
+        deadline = time.monotonic() + 10
+        while "Debugger PIN" not in server.output() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        output = server.stop()
+    assert len(re.findall(r"^ \* Debugger PIN: \d{3}-\d{3}-\d{3}$", output, re.MULTILINE)) == 1, output
+    assert output.count(" * Debugger is active!") == 1, output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
 
 import pytest
@@ -66,3 +68,46 @@ def test_unknown_server_is_refused_by_the_parser(hello_module, capsys):
 
 def test_default_workers_follow_gunicorns_advice():
     assert servers.default_workers() == 2 * (servers.os.cpu_count() or 1) + 1
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        pytest.param(OSError(errno.EADDRINUSE, "Address already in use"),
+                     "port 8000 on 127.0.0.1 is busy (another server listens there; choose another --port)",
+                     id="busy"),
+        pytest.param(OSError(errno.EACCES, "Permission denied"),
+                     "cannot listen on port 8000 on 127.0.0.1: permission denied "
+                     "(ports below 1024 need root; choose a higher --port)", id="privileged"),
+        pytest.param(socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+                     "cannot listen on '127.0.0.1': not a local address or host name "
+                     "(Name or service not known)",
+                     id="unknown-host"),
+        pytest.param(OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address"),
+                     "cannot listen on 127.0.0.1:8000: Cannot assign requested address", id="not-local"),
+    ],
+)
+def test_address_errors_are_one_sentence(error, message):
+    assert str(servers.address_error("127.0.0.1", 8000, error)) == message
+
+
+@pytest.mark.parametrize(
+    ("host", "says"),
+    [
+        pytest.param("no-such-host.invalid", "not a local address or host name", id="unknown-host"),
+        pytest.param("192.0.2.1", "Cannot assign requested address", id="not-this-machine"),
+    ],
+)
+def test_check_address_refuses_what_cannot_be_listened_on(host, says):
+    with pytest.raises(servers.ServerError, match=says):
+        servers.check_address(host, 8000)
+
+
+def test_check_address_finds_a_busy_port_and_passes_a_free_one():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(servers.ServerError, match=f"port {port} on 127.0.0.1 is busy"):
+            servers.check_address("127.0.0.1", port)
+    servers.check_address("127.0.0.1", port)  # closed: free again
