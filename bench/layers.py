@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout
 from apps import onion, raw  # noqa: E402
 
 from middleware import Stack  # noqa: E402
-from middleware._wsgi import ClosingIterator, ResponseRewriter, rewrite_start_response  # noqa: E402
+from middleware.toolkit import ClosingIterator, ResponseRewriter, Rewrite, rewrite_start_response  # noqa: E402
 
 LIMIT_US = 1.0  # per pass-through layer
 DEPTHS = (1, 10)
@@ -65,14 +65,14 @@ class Declines(ResponseRewriter):
     """A rewriting layer on a response it does not rewrite."""
 
     def wants(self, environ, status, headers):
-        return False
+        return None
 
 
 class Upper(ResponseRewriter):
     """Upper-cases text/plain bodies, buffered."""
 
     def wants(self, environ, status, headers):
-        return headers.get("Content-Type", "").startswith("text/plain")
+        return Rewrite.BUFFER if headers.get("Content-Type", "").startswith("text/plain") else None
 
     def rewrite(self, environ, status, headers, body):
         return status, body.upper()
@@ -82,7 +82,7 @@ KINDS = {  # name -> (layer, what one layer does to the hello answer)
     "pass_through": (PassThrough, "passes it through"),
     "add_header": (AddHeader, "adds X-Layer: 1"),
     "closing": (Closing, "wraps the body in ClosingIterator"),
-    "rewriter_pass": (Declines, "ResponseRewriter, wants() False"),
+    "rewriter_pass": (Declines, "ResponseRewriter, wants() None"),
     "rewriter_upper": (Upper, "ResponseRewriter, upper-cases the body"),
 }
 SECTIONS = {  # name -> (inner app builder, kinds)

@@ -13,8 +13,11 @@ a clear 4xx. Path prefixes in options match at segment boundaries: ``/admin`` co
 ``/admin`` and ``/admin/x``, never ``/administrator``.
 
 Compose layers with :class:`Stack` (first given is outermost); serve several apps in
-one with :class:`Mount`. Helpers for writing your own layer are in
-``middleware._wsgi`` (see ``docs/middleware.md``).
+one with :class:`Mount`; ``ProxyFix`` is Werkzeug's. These are the layers that exist
+today; the others of the public API (authentication, sessions, rate limiting, static
+files, XSLT, proxy, compression, CORS) are coming (``docs/roadmap.md``). The helpers
+for writing a layer of your own are the public :mod:`middleware.toolkit` (see
+``docs/middleware.md``).
 """
 
 from werkzeug.middleware.proxy_fix import ProxyFix

@@ -18,7 +18,7 @@ PEP 3333 says, so the mounted app builds its URLs under it. Everything else goes
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import NotFound
 
@@ -59,7 +59,17 @@ class Mount:
             return error_app(NotFound())(environ, start_response)
         return self.app(environ, start_response)
 
-    def summary(self) -> dict[str, Any]:
-        """Key options for ``describe()``: each mount and what it serves."""
-        return {"mounts": "{" + ", ".join(f"{key!r}: {describe_object(app)}"
-                                          for key, app in self.table.entries()) + "}"}
+    def describe(self) -> str:
+        """One line for ``python -m framework stack``: each mount and what it serves.
+
+        ``Mount(mounts={'/api': <App 'api'>}, hosts={'admin.example.com': ...})``; the
+        mounted apps are described as :func:`framework.introspection.describe_object`
+        describes any layer or app.
+        """
+        paths: list[str] = []
+        hosts: list[str] = []
+        for where, app in self.table.entries():
+            (paths if where.startswith("/") else hosts).append(f"{where!r}: {describe_object(app)}")
+        options = [f"{name}={{{', '.join(items)}}}" for name, items in (("mounts", paths), ("hosts", hosts))
+                   if items]
+        return f"Mount({', '.join(options)})"

@@ -3,12 +3,12 @@
 ::
 
     from functools import partial
-    from middleware import Stack, StaticFiles, RateLimit
+    from middleware import Mount, ProxyFix, Stack
 
     application = Stack(
         app,
-        partial(StaticFiles, mounts={"/static": "public"}),   # outermost: sees requests first
-        partial(RateLimit, limit="100/minute"),               # innermost: next to the app
+        partial(ProxyFix, x_for=1),               # outermost: sees requests first
+        partial(Mount, mounts={"/api": api_app}), # innermost: next to the app
     )
 
 A request goes through the layers in the order given, the response back out in
@@ -38,8 +38,8 @@ class Stack:
         a layer class, ``functools.partial(Layer, **options)``, or any function.
     """
 
-    #: ``describe()`` and ``python -m framework stack`` list the layers, not the Stack.
-    is_stack = True
+    #: Listed through (``framework.introspection``): the onion shows its layers, not the Stack.
+    transparent = True
 
     def __init__(self, app: WSGIApplication, *layers: Layer) -> None:
         if not callable(app):
@@ -63,7 +63,12 @@ class Stack:
         return self.app(environ, start_response)
 
     def describe(self) -> list[str]:
-        """One line per layer, outermost first, with its key options; the app last."""
+        """One line per layer, outermost first, with its key options; the app last.
+
+        Unlike a layer's ``describe()``, which returns its own one line, this is the
+        list for the whole onion: :func:`framework.introspection.describe_stack`, which
+        ``python -m framework stack`` prints. A Stack never appears in it as a line.
+        """
         return describe_stack(self)
 
     def __repr__(self) -> str:

@@ -10,7 +10,7 @@ from webtest import TestApp
 
 from framework.testing import validated
 from middleware import Mount, ProxyFix, Stack
-from middleware._wsgi import ClosingIterator, rewrite_start_response
+from middleware.toolkit import ClosingIterator, rewrite_start_response
 
 
 class Trace:
@@ -135,6 +135,28 @@ def test_describe_never_shows_secrets():
     lines = Stack(echo, partial(Signer, secret_key="s3cr3t-VALUE")).describe()
     assert "s3cr3t-VALUE" not in "\n".join(lines)
     assert "cookie_name='session'" in lines[0]
+
+
+ECHO = f"{echo.__module__}.{echo.__qualname__}"
+
+
+@pytest.mark.parametrize(
+    ("application", "lines"),
+    [
+        pytest.param(Stack(Stack(echo, partial(Trace, name="a")), partial(Trace, name="b")),
+                     ["Trace(name='b', log=[])", "Trace(name='a', log=[])", ECHO], id="stack-in-a-stack"),
+        pytest.param(Stack(echo, partial(Mount, mounts={"/api": Stack(echo, partial(Trace, name="a"))})),
+                     [f"Mount(mounts={{'/api': Stack(Trace(name='a', log=[]) > {ECHO})}})", ECHO],
+                     id="stack-mounted-in-one-line"),
+        pytest.param(Stack(echo, partial(Mount, mounts={"/": echo}, hosts={"*.example.com": echo})),
+                     [f"Mount(mounts={{'/': {ECHO}}}, hosts={{'*.example.com': {ECHO}}})", ECHO],
+                     id="mount-paths-and-hosts"),
+        pytest.param(Stack(echo, partial(Mount, hosts={"admin.example.com": echo})),
+                     [f"Mount(hosts={{'admin.example.com': {ECHO}}})", ECHO], id="mount-hosts-only"),
+    ],
+)
+def test_describe_lists_a_stack_through_and_mount_describes_itself(application, lines):
+    assert application.describe() == lines
 
 
 def make_environ(path="/"):
