@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import site
 import sys
 import traceback
 from collections.abc import Sequence
@@ -84,17 +85,23 @@ def one_line(error: BaseException) -> str:
 
 
 def where(error: BaseException) -> str:
-    """`` (file.py, line N)``: the innermost frame of the project (the current folder), else the innermost."""
+    """`` (file.py, line N)``: where in the user's code *error* was raised.
+
+    That is the innermost line the exception went through that is not Python's, an
+    installed package's or this module's (else the innermost line), relative to the
+    current folder when it is inside it.
+    """
     frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if not frame.filename.startswith("<frozen ")]
+              if not frame.filename.startswith("<") and frame.filename != __file__]
     if not frames:
         return ""
+    installed = {Path(folder) for folder in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                            sys.base_exec_prefix, *site.getsitepackages())}
+    users = [frame for frame in frames
+             if not any(Path(frame.filename).is_relative_to(folder) for folder in installed)]
+    path, line = Path((users or frames)[-1].filename), (users or frames)[-1].lineno
     here = Path.cwd()
-    ours = [frame for frame in frames if Path(frame.filename).is_relative_to(here)]
-    frame = (ours or frames)[-1]
-    path = Path(frame.filename)
-    shown = path.relative_to(here) if path.is_relative_to(here) else path
-    return f" ({shown}, line {frame.lineno})"
+    return f" ({path.relative_to(here) if path.is_relative_to(here) else path}, line {line})"
 
 
 def _whole(text: str) -> int | None:

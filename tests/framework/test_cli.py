@@ -207,6 +207,7 @@ BROKEN_MODULES = {
     "needs": "import nonexistent_pkg_xyz\n\napp = None\n",
     "deep": "import helper_raises\n\napp = None\n",
     "sub": "from framework import App\nfrom nonexistent_pkg_xyz.sub import thing\n",
+    "badjson": "import json\n\nSETTINGS = json.loads('{')\n",
 }
 
 
@@ -229,6 +230,9 @@ def broken(tmp_path):
                      "(raises.py, line 6)", id="raises-at-import"),
         pytest.param("deep:app", "error: importing 'deep' raised ZeroDivisionError: division by zero "
                      "(helper_raises.py, line 2)", id="raises-in-a-module-it-imports"),
+        pytest.param("badjson:app", "error: importing 'badjson' raised JSONDecodeError: Expecting property "
+                     "name enclosed in double quotes: line 1 column 2 (char 1) (badjson.py, line 3)",
+                     id="raises-in-the-standard-library"),
         pytest.param("needs:app", "error: importing 'needs' failed: it needs the module "
                      "'nonexistent_pkg_xyz', which is not installed", id="missing-dependency"),
         pytest.param("sub:app", "error: importing 'sub' failed: it needs the module "
@@ -242,6 +246,15 @@ def broken(tmp_path):
 def test_a_module_that_cannot_be_imported_is_one_line_and_status_2(broken, command, target, line):
     result = framework_cli(broken, command, target)
     assert (result.returncode, result.stderr.splitlines(), result.stdout) == (2, [line], "")
+
+
+def test_the_place_is_the_users_line_wherever_the_module_lies(broken, tmp_path_factory, monkeypatch):
+    """Not the line of Python's json module, nor of the CLI, even run from another folder."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    monkeypatch.syspath_prepend(str(broken))
+    with pytest.raises(cli.TargetError) as error:
+        cli.load_app("badjson:app")
+    assert str(error.value).endswith(f"({broken / 'badjson.py'}, line 3)")
 
 
 @pytest.mark.parametrize(
