@@ -18,6 +18,9 @@ class Scenario(NamedTuple):
     media_type: str | None  # expected Content-Type without parameters; None: not compared
     expect: Any = None  # expected body (str or JSON value); None: as the first framework's
     method: str = "GET"
+    query: str = ""  # QUERY_STRING
+    body: bytes = b""  # the request body; each call reads a fresh copy
+    content_type: str | None = None  # the request's CONTENT_TYPE (with a body)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -30,6 +33,18 @@ SCENARIOS: dict[str, Scenario] = {
                           {"route": 99, "id": 7}),
     "routes200_404": Scenario("/nope/1/x", 404, "status", None),
     "template": Scenario("/page", 200, "html", "text/html"),
+    # The same answers through an explicit response object (what a handler that sets a
+    # cookie or a header writes).
+    "hello_response": Scenario("/", 200, "text", "text/plain", "Hello, World!"),
+    "routes200_response": Scenario("/r99/7/items", 200, "json", "application/json",
+                                   {"route": 99, "id": 7}),
+    # A URL-encoded form read with the query string, answered as JSON.
+    "query_form": Scenario(
+        "/form", 200, "json", "application/json",
+        {"page": "2", "sort": "name", "name": "Zoë", "email": "zoe@example.com", "tags": ["a", "b"]},
+        method="POST", query="page=2&sort=name",
+        body=b"name=Zo%C3%AB&email=zoe%40example.com&tag=a&tag=b",
+        content_type="application/x-www-form-urlencoded"),
 }
 
 #: Framework name -> (module in bench/apps, package that must be installed).

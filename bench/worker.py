@@ -32,16 +32,31 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET_NS = 100_000_000  # an automatic batch lasts about 100 ms
 
 
-def base_environ(method: str, path: str) -> dict:
-    """The environ a WSGI server builds for ``GET path`` with no body and no Accept."""
-    return {
-        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": "",
+def base_environ(method: str, path: str, query: str = "", body: bytes = b"",
+                 content_type: str | None = None) -> dict:
+    """The environ a WSGI server builds for ``method path?query`` (no Accept header).
+
+    A request with a body also gets ``CONTENT_TYPE`` and ``CONTENT_LENGTH``; each call
+    gives ``wsgi.input`` a fresh stream over the body (see :func:`run_batch`).
+    """
+    environ = {
+        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": query,
         "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:8000",
-        "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(),
+        "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
         "wsgi.errors": sys.stderr, "wsgi.multithread": False, "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }
+    if body or content_type:
+        environ["CONTENT_TYPE"] = content_type or "application/octet-stream"
+        environ["CONTENT_LENGTH"] = str(len(body))
+    return environ
+
+
+def scenario_environ(scenario: str) -> dict:
+    """:func:`base_environ` for one of ``SCENARIOS``."""
+    spec = SCENARIOS[scenario]
+    return base_environ(spec.method, spec.path, spec.query, spec.body, spec.content_type)
 
 
 def _write(data):
@@ -61,7 +76,7 @@ def call_once(app, base: dict) -> dict:
         return _write
 
     environ = base.copy()
-    environ["wsgi.input"] = io.BytesIO()
+    environ["wsgi.input"] = io.BytesIO(base["wsgi.input"].getvalue())
     body = app(environ, start_response)
     try:
         data = b"".join(body)
@@ -77,10 +92,11 @@ def call_once(app, base: dict) -> dict:
 def run_batch(app, base: dict, n: int) -> int:
     """Nanoseconds for ``n`` calls; the loop is the same for every framework."""
     copy, new_input, join, start_response = base.copy, io.BytesIO, b"".join, _start_response
+    data = base["wsgi.input"].getvalue()  # b"" for a request without a body
     started = time.perf_counter_ns()
     for _ in range(n):
         environ = copy()
-        environ["wsgi.input"] = new_input()
+        environ["wsgi.input"] = new_input(data)
         body = app(environ, start_response)
         join(body)
         if hasattr(body, "close"):
@@ -138,7 +154,7 @@ def check(builders, scenario: str) -> dict:
         return {"skipped": "no builder"}
     try:
         app = builders[scenario]()
-        return call_once(app, base_environ(SCENARIOS[scenario].method, SCENARIOS[scenario].path))
+        return call_once(app, scenario_environ(scenario))
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()}
 
@@ -146,7 +162,7 @@ def check(builders, scenario: str) -> dict:
 def bench(builders, scenario: str, batch: int, repeat: int) -> dict:
     if scenario not in builders:
         return {"skipped": "no builder"}
-    base = base_environ(SCENARIOS[scenario].method, SCENARIOS[scenario].path)
+    base = scenario_environ(scenario)
     app = builders[scenario]()
     answer = call_once(app, base)
     batch = batch or calibrate(app, base)
@@ -156,7 +172,7 @@ def bench(builders, scenario: str, batch: int, repeat: int) -> dict:
 
 
 def profile(builders, scenario: str, batch: int) -> None:
-    base = base_environ(SCENARIOS[scenario].method, SCENARIOS[scenario].path)
+    base = scenario_environ(scenario)
     app = builders[scenario]()
     print("check:", call_once(app, base))
     profile_batch(app, base, batch, "cumulative", 25)

@@ -97,3 +97,17 @@ def json_encoder(default: Callable[[Any], Any]) -> Callable[[Any], str]:
         return "".join(iterencode(value, 0))
 
     return encode
+
+
+def prime_response(response: Response, status: str, status_code: int) -> None:
+    """Give a response built without ``Response.__init__`` the state Werkzeug's would have.
+
+    Sets the status line and code as the ``status`` setter stores them
+    (``_status``, ``_status_code``) and the empty close-callback list
+    (``_on_close``), so that ``status``, ``status_code``, ``call_on_close`` and
+    ``close`` work as on a response Werkzeug built. *status* must be the line the
+    setter would store for *status_code* (``"200 OK"``).
+    """
+    response._status = status  # type: ignore[attr-defined]
+    response._status_code = status_code  # type: ignore[attr-defined]
+    response._on_close = []  # type: ignore[attr-defined]

@@ -24,13 +24,14 @@ import datetime
 import decimal
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from werkzeug.http import http_date
 from werkzeug.utils import redirect as _redirect
 from werkzeug.wrappers import Response as BaseResponse
 
-from .compat import json_encoder, response_has_close_callbacks
+from .compat import headers_list, json_encoder, response_has_close_callbacks
 from .errors import status_line
 from .wrappers import Response
 
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 __all__ = [
-    "ReturnValueError", "answer_plain", "emit", "json_dumps", "make_response", "plain_body", "redirect",
-    "split_return",
+    "ReturnValueError", "answer_plain", "emit", "json_dumps", "json_response", "make_response", "plain_body",
+    "redirect", "split_return",
 ]
 
 _NO_BODY = frozenset((204, 304))
@@ -194,18 +195,63 @@ def emit(response: BaseResponse, environ: WSGIEnvironment,
     """Send *response*: a buffered body straight to the server, the rest via Werkzeug.
 
     Werkzeug's ``Response.__call__`` is general (streams, ranges, ``Location``
-    fixing, close callbacks); a body that is a list of bytes with its
-    ``Content-Length`` known needs none of that, and is sent as is.
+    fixing, 1xx/204/304 header rules, close callbacks). A body that is a list,
+    of a class that sends as Werkzeug's does, needs none of that: its headers go
+    out as Werkzeug's would (``Content-Length`` added when missing) and its body as
+    is. A :class:`~framework.wrappers.Response` whose headers were never touched
+    sends the pairs its constructor stored, without building a ``Headers``.
     """
     body = response.response
-    if (type(body) is not list or response.direct_passthrough or response_has_close_callbacks(response)
-            or type(response).__call__ is not BaseResponse.__call__
-            or response.autocorrect_location_header):
+    if (type(body) is not list or response.direct_passthrough or not _sends_plainly(type(response))  # type: ignore[arg-type]
+            or response_has_close_callbacks(response)):
         return response(environ, start_response)
     code = response.status_code
-    if code < 200 or code in _NO_BODY or "Content-Length" not in response.headers:
+    if code < 200 or code in _NO_BODY:
         return response(environ, start_response)
-    start_response(response.status, response.headers.to_wsgi_list())
+    state = response.__dict__
+    headers = state.get("headers")
+    if headers is None:
+        # framework.Response's cheap constructor: exactly the pairs Werkzeug would send.
+        pairs = state["_header_pairs"].copy()
+    else:
+        pairs = headers_list(headers).copy()  # to_wsgi_list() also hands out a copy
+        has_length = False
+        for name, _ in pairs:
+            lower = name.lower()
+            if lower == "content-length":
+                has_length = True
+            elif lower == "location" or lower == "content-location":
+                return response(environ, start_response)  # Werkzeug makes them URIs
+        if not has_length and response.automatically_set_content_length:
+            body = [chunk.encode() if isinstance(chunk, str) else chunk for chunk in body]
+            pairs.append(("Content-Length", str(sum(map(len, body)))))
+    start_response(response.status, pairs)
     if environ["REQUEST_METHOD"] == "HEAD":
         return []
-    return [chunk if type(chunk) is bytes else str(chunk).encode() for chunk in body]
+    if len(body) == 1 and type(body[0]) is bytes:
+        return [body[0]]
+    return [chunk.encode() if isinstance(chunk, str) else chunk for chunk in body]
+
+
+@lru_cache(maxsize=64)
+def _sends_plainly(cls: type[BaseResponse]) -> bool:
+    """Whether *cls* sends itself as Werkzeug's ``Response`` does (no override on the way)."""
+    return all(getattr(cls, name) is getattr(BaseResponse, name) for name in (
+        "__call__", "get_wsgi_response", "get_wsgi_headers", "get_app_iter", "iter_encoded", "close"))
+
+
+def json_response(value: Any, status: int = 200,
+                  headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None) -> Response:
+    """A :class:`Response` whose body is *value* as compact JSON (``application/json``).
+
+    ::
+
+        response = json_response({"id": 1}, 201)
+        response.set_cookie("seen", "1")
+        return response
+
+    *value* is encoded by :func:`json_dumps` (dates, UUIDs, decimals and dataclasses
+    included), as a returned ``dict`` is. A function rather than ``Response.json``:
+    Werkzeug's ``response.json`` already reads a response's JSON body back.
+    """
+    return Response(json_dumps(value), status, headers, content_type=JSON)

@@ -1,5 +1,7 @@
 """Bottle, with its own ``Bottle()`` instance (not the default app) and jinja2_view."""
 
+import json
+
 import bottle
 
 from . import ITEMS, N_ROUTES, TEMPLATES, TITLE
@@ -48,6 +50,47 @@ def routes():
     return app
 
 
+def hello_response():
+    app = bottle.Bottle()
+
+    @app.get("/")
+    def index():
+        return bottle.HTTPResponse("Hello, World!",
+                                   headers={"Content-Type": "text/plain; charset=utf-8"})
+
+    return app
+
+
+def routes_response():
+    app = bottle.Bottle()
+
+    def static_view(i):
+        return lambda: bottle.HTTPResponse(
+            f"static {i}", headers={"Content-Type": "text/plain; charset=utf-8"})
+
+    def dynamic_view(i):
+        return lambda id: bottle.HTTPResponse(json.dumps({"route": i, "id": id}),
+                                              headers={"Content-Type": "application/json"})
+
+    for i in range(N_ROUTES):
+        app.get(f"/s{i}", callback=static_view(i))
+    for i in range(N_ROUTES):
+        app.get(f"/r{i}/<id:int>/items", callback=dynamic_view(i))
+    return app
+
+
+def query_form():
+    app = bottle.Bottle()
+
+    @app.post("/form")
+    def form():
+        query, fields = bottle.request.query, bottle.request.forms.decode()  # UTF-8 values
+        return {"page": query.page, "sort": query.sort, "name": fields.get("name"),
+                "email": fields.get("email"), "tags": fields.getall("tag")}
+
+    return app
+
+
 def template():
     app = bottle.Bottle()
 
@@ -67,4 +110,7 @@ BUILDERS = {
     "routes200": routes,
     "routes200_404": routes,
     "template": template,
+    "hello_response": hello_response,
+    "routes200_response": routes_response,
+    "query_form": query_form,
 }

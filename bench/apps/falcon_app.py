@@ -44,6 +44,20 @@ class Page:
         resp.text = self.page.render(title=TITLE, items=ITEMS)
 
 
+class Form:
+    def on_post(self, req, resp):
+        fields = req.get_media()  # the URL-encoded form, repeated names as lists
+        resp.media = {"page": req.get_param("page"), "sort": req.get_param("sort"),
+                      "name": fields.get("name"), "email": fields.get("email"),
+                      "tags": fields.get("tag")}
+
+
+def query_form():
+    app = falcon.App()
+    app.add_route("/form", Form())
+    return app
+
+
 def hello():
     app = falcon.App()
     app.add_route("/", Hello())
@@ -78,4 +92,8 @@ BUILDERS = {
     "routes200": routes,
     "routes200_404": routes,
     "template": template,
+    # resp.text / resp.media already set an explicit response object: the same apps.
+    "hello_response": hello,
+    "routes200_response": routes,
+    "query_form": query_form,
 }

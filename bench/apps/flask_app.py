@@ -1,6 +1,6 @@
 """Flask, as its quickstart writes it: decorators, dicts returned as JSON, render_template."""
 
-from flask import Flask, render_template
+from flask import Flask, Response, jsonify, render_template, request
 
 from . import ITEMS, N_ROUTES, TITLE
 
@@ -41,6 +41,44 @@ def routes():
     return app
 
 
+def hello_response():
+    app = Flask(__name__)
+
+    @app.get("/")
+    def index():
+        return Response("Hello, World!", mimetype="text/plain")
+
+    return app
+
+
+def routes_response():
+    app = Flask(__name__)
+
+    def static_view(i):
+        return lambda: Response(f"static {i}", mimetype="text/plain")
+
+    def dynamic_view(i):
+        return lambda id: jsonify(route=i, id=id)
+
+    for i in range(N_ROUTES):
+        app.add_url_rule(f"/s{i}", f"s{i}", static_view(i), methods=["GET"])
+    for i in range(N_ROUTES):
+        app.add_url_rule(f"/r{i}/<int:id>/items", f"r{i}", dynamic_view(i), methods=["GET"])
+    return app
+
+
+def query_form():
+    app = Flask(__name__)
+
+    @app.post("/form")
+    def form():
+        args, fields = request.args, request.form
+        return {"page": args.get("page"), "sort": args.get("sort"), "name": fields.get("name"),
+                "email": fields.get("email"), "tags": fields.getlist("tag")}
+
+    return app
+
+
 def template():
     app = Flask(__name__)  # templates/ next to this module
 
@@ -58,4 +96,7 @@ BUILDERS = {
     "routes200": routes,
     "routes200_404": routes,
     "template": template,
+    "hello_response": hello_response,
+    "routes200_response": routes_response,
+    "query_form": query_form,
 }

@@ -1,6 +1,7 @@
 """Ours: ``framework.App``, written as API.md shows it."""
 
-from framework import App
+from framework import App, Response
+from framework.responses import json_response
 
 from . import ITEMS, N_ROUTES, TITLE
 
@@ -41,6 +42,44 @@ def routes():
     return app
 
 
+def hello_response():
+    app = App(__name__)
+
+    @app.get("/")
+    def index(request):
+        return Response("Hello, World!", mimetype="text/plain")
+
+    return app
+
+
+def routes_response():
+    app = App(__name__)
+
+    def static_view(i):
+        return lambda request: Response(f"static {i}", mimetype="text/plain")
+
+    def dynamic_view(i):
+        return lambda request, id: json_response({"route": i, "id": id})
+
+    for i in range(N_ROUTES):
+        app.route(f"/s{i}", methods=["GET"], name=f"s{i}")(static_view(i))
+    for i in range(N_ROUTES):
+        app.route(f"/r{i}/<int:id>/items", methods=["GET"], name=f"r{i}")(dynamic_view(i))
+    return app
+
+
+def query_form():
+    app = App(__name__)
+
+    @app.post("/form")
+    def form(request):
+        args, fields = request.args, request.form
+        return {"page": args.get("page"), "sort": args.get("sort"), "name": fields.get("name"),
+                "email": fields.get("email"), "tags": fields.getlist("tag")}
+
+    return app
+
+
 def template():
     app = App(__name__)  # templates/ next to this module
 
@@ -58,4 +97,7 @@ BUILDERS = {
     "routes200": routes,
     "routes200_404": routes,
     "template": template,
+    "hello_response": hello_response,
+    "routes200_response": routes_response,
+    "query_form": query_form,
 }

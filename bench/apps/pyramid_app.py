@@ -48,6 +48,36 @@ def routes():
     return config.make_wsgi_app()
 
 
+def routes_response():
+    def static_view(i):
+        return lambda request: Response(f"static {i}", content_type="text/plain")
+
+    def dynamic_view(i):
+        return lambda request: Response(json_body={"route": i, "id": int(request.matchdict["id"])})
+
+    with Configurator() as config:
+        for i in range(N_ROUTES):
+            config.add_route(f"s{i}", f"/s{i}")
+            config.add_view(static_view(i), route_name=f"s{i}", request_method="GET")
+        for i in range(N_ROUTES):
+            config.add_route(f"r{i}", rf"/r{i}/{{id:\d+}}/items")
+            config.add_view(dynamic_view(i), route_name=f"r{i}", request_method="GET")
+    return config.make_wsgi_app()
+
+
+def form_view(request):
+    query, fields = request.GET, request.POST
+    return {"page": query.get("page"), "sort": query.get("sort"), "name": fields.get("name"),
+            "email": fields.get("email"), "tags": fields.getall("tag")}
+
+
+def query_form():
+    with Configurator() as config:
+        config.add_route("form", "/form")
+        config.add_view(form_view, route_name="form", request_method="POST", renderer="json")
+    return config.make_wsgi_app()
+
+
 def template():
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
     page = env.get_template("page.html")
@@ -68,4 +98,7 @@ BUILDERS = {
     "routes200": routes,
     "routes200_404": routes,
     "template": template,
+    "hello_response": hello,  # hello already answers with an explicit Response
+    "routes200_response": routes_response,
+    "query_form": query_form,
 }

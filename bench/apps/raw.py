@@ -2,6 +2,7 @@
 
 import json
 import re
+from urllib.parse import parse_qs
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -63,6 +64,21 @@ def routes():
     return app
 
 
+def query_form():
+    def app(environ, start_response):
+        if environ["PATH_INFO"] != "/form":
+            return not_found(start_response)
+        args = parse_qs(environ["QUERY_STRING"])
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        fields = parse_qs(environ["wsgi.input"].read(length).decode())
+        body = json.dumps({"page": args["page"][0], "sort": args["sort"][0],
+                           "name": fields["name"][0], "email": fields["email"][0],
+                           "tags": fields["tag"]}).encode()
+        return respond(start_response, "200 OK", JSON, body)
+
+    return app
+
+
 def template():
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
     page = env.get_template("page.html")
@@ -83,4 +99,7 @@ BUILDERS = {
     "routes200": routes,
     "routes200_404": routes,
     "template": template,
+    "hello_response": hello,  # a raw app has no response object: the same as hello
+    "routes200_response": routes,
+    "query_form": query_form,
 }
