@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from io import BytesIO
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
 from urllib.parse import unquote
 
 from werkzeug.datastructures import EnvironHeaders, Headers, MultiDict
@@ -219,6 +219,7 @@ def read_exactly(stream: Any, length: int) -> bytes:
     return data
 
 
+@runtime_checkable
 class URLBuilder(Protocol):
     """What a request needs of the application that dispatched it (an ``App`` is one)."""
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import parse_qsl
+
 import pytest
 import webtest
 import werkzeug
 
+import framework.wrappers
 from framework import App, Request, Response
+from framework.wrappers import URLBuilder, parse_urlencoded
 
 
 @pytest.fixture
@@ -206,3 +211,29 @@ def test_session_comes_from_the_environ(app, client):
     client.get("/s", extra_environ={"framework.session": session})
     assert seen["session"] is session
     assert session == {"cart": [1], "visited": True}
+
+
+def test_session_without_a_sessions_layer_says_what_is_missing(make_environ):
+    with pytest.raises(RuntimeError) as raised:
+        _ = Request(make_environ("/")).session
+    message = str(raised.value)
+    assert "environ['framework.session']" in message
+    assert "docs/roadmap.md" in message and "not written yet" in message
+    assert "middleware.Sessions(" not in message  # no layer that does not exist yet
+
+
+def test_request_app_is_typed_without_importing_the_app_module():
+    """``wrappers`` sits below ``app``: a Protocol types ``Request.app`` (no import circle)."""
+    source = (Path(framework.wrappers.__file__)).read_text()
+    assert "from .app" not in source and "framework.app" not in source
+    assert isinstance(App(__name__), URLBuilder)
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    pytest.param("a=1&a=2&b=", [("a", "1"), ("a", "2"), ("b", "")], id="repeats-and-blank"),
+    pytest.param("x+y=%C3%A9+%2B", [("x y", "é +")], id="plus-and-escapes"),
+    pytest.param("&&a&", [("a", "")], id="empty-fields"),
+    pytest.param("", [], id="empty"),
+])
+def test_parse_urlencoded_matches_parse_qsl(query, expected):
+    assert parse_urlencoded(query) == expected == parse_qsl(query, keep_blank_values=True)
