@@ -403,8 +403,13 @@ class App(Dispatcher):
         """
         from werkzeug.serving import run_simple
 
+        from .servers import debugged
+
         if debug:
             self.debug = True
             self.propagate_exceptions = True
+        # Werkzeug prints the debugger PIN only in its reloader's child: without the
+        # reloader, wrap the app here, which prints it.
+        app: Any = debugged(self, host) if debug and not reload else self
         options.setdefault("threaded", True)
-        run_simple(host, port, self, use_reloader=reload, use_debugger=debug, **options)
+        run_simple(host, port, app, use_reloader=reload, use_debugger=debug and reload, **options)

@@ -8,8 +8,14 @@ UTF-8 is a 400 even when Werkzeug's dev server has already replaced it by U+FFFD
 from __future__ import annotations
 
 import logging
+import os
+import re
+import sys
+import time
+from pathlib import Path
 
 import pytest
+from support import Process, free_port
 from werkzeug.exceptions import Locked
 from werkzeug.test import Client
 
@@ -238,3 +244,26 @@ def test_abort_with_a_response_is_sent_as_is():
 
     response = app.test_client().get("/")
     assert (response.status_code, response.text) == (418, "ready")
+
+
+def test_app_run_debug_prints_the_debugger_pin(tmp_path):
+    """``app.run(debug=True)`` without the reloader prints the PIN, as the CLI does."""
+    port = free_port()
+    (tmp_path / "runme.py").write_text(
+        "from framework import App\n"
+        "app = App(__name__)\n"
+        "@app.get('/')\n"
+        "def index(request):\n"
+        "    return 'up'\n"
+        f"app.run(port={port}, debug=True)\n")
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": repo, "WERKZEUG_DEBUG_PIN": "", "WERKZEUG_RUN_MAIN": ""}
+    server = Process([sys.executable, "runme.py"], cwd=tmp_path, env=env,
+                     wait_for=("127.0.0.1", port), timeout=20)
+    try:
+        deadline = time.monotonic() + 10
+        while "Debugger PIN" not in server.output() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        output = server.stop()
+    assert len(re.findall(r"^ \* Debugger PIN: \d{3}-\d{3}-\d{3}$", output, re.MULTILINE)) == 1, output
