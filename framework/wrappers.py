@@ -71,7 +71,10 @@ def parse_urlencoded(text: str) -> list[tuple[str, str]]:
         if "+" in field:
             name, value = name.replace("+", " "), value.replace("+", " ")
         if "%" in field:
-            name, value = unquote(name, errors="strict"), unquote(value, errors="strict")
+            if "%" in name:
+                name = unquote(name, errors="strict")
+            if "%" in value:
+                value = unquote(value, errors="strict")
         append((name, value))
     return pairs
 
