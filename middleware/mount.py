@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import NotFound
 
-from framework.errors import error_app
 from framework.introspection import describe_object
 from framework.mounting import MountTable
+
+from .toolkit import error_app
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
