@@ -20,7 +20,7 @@ import re
 from functools import lru_cache
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from werkzeug.datastructures import EnvironHeaders, Headers, MultiDict
 from werkzeug.exceptions import BadRequest, ClientDisconnected, RequestEntityTooLarge
@@ -72,9 +72,9 @@ def parse_urlencoded(text: str) -> list[tuple[str, str]]:
             name, value = name.replace("+", " "), value.replace("+", " ")
         if "%" in field:
             if "%" in name:
-                name = unquote(name, errors="strict")
+                name = unquote_to_bytes(name).decode()
             if "%" in value:
-                value = unquote(value, errors="strict")
+                value = unquote_to_bytes(value).decode()
         append((name, value))
     return pairs
 
@@ -333,8 +333,10 @@ class Request(_Request):
     @cached_property
     def files(self) -> MultiDict[str, Any]:  # type: ignore[override]
         """The uploaded files of a multipart body (empty for any other body)."""
-        self.form  # noqa: B018  (parsing the body sets both form and files)
-        files: MultiDict[str, Any] = self.__dict__["files"]
+        self.form  # noqa: B018  (Werkzeug's parser sets both form and files)
+        files: MultiDict[str, Any] | None = self.__dict__.get("files")
+        if files is None:  # the direct URL-encoded path: no files
+            files = self.parameter_storage_class()
         return files
 
     def _urlencoded_form(self) -> MultiDict[str, str] | None:
@@ -368,11 +370,10 @@ class Request(_Request):
             raise BadRequest("The form body is not valid UTF-8 once decoded.") from None
         if self.max_form_parts is not None and len(pairs) > self.max_form_parts:
             raise RequestEntityTooLarge("The form has more fields than max_form_parts allows.")
-        fields = self.parameter_storage_class(pairs)
-        # As after Werkzeug's parser: the stream consumed, no files.
-        state = self.__dict__
-        state["stream"], state["files"] = BytesIO(), self.parameter_storage_class()
-        return fields
+        # As after Werkzeug's parser, the stream is consumed (``files``, empty, is made
+        # when asked for).
+        self.__dict__["stream"] = BytesIO()
+        return self.parameter_storage_class(pairs)
 
     @property
     def params(self) -> dict[str, Any]:
