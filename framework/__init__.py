@@ -15,11 +15,12 @@ from .app import App
 from .dispatcher import Dispatcher
 from .errors import *  # noqa: F403  (abort and Werkzeug's HTTP exceptions)
 from .errors import __all__ as _errors
-from .responses import redirect
+from .responses import json_response, redirect
 from .templating import TemplateResponse
 from .wrappers import Request, Response
 
 __version__ = "0.1.0"
 
 
-__all__ = ["App", "Dispatcher", "Request", "Response", "TemplateResponse", "redirect", *_errors]
+__all__ = ["App", "Dispatcher", "Request", "Response", "TemplateResponse", "json_response", "redirect",
+           *_errors]

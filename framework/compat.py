@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from werkzeug.wrappers import Response
 
 __all__ = [
-    "RulePart", "headers_from_pairs", "headers_list", "json_encoder", "response_has_close_callbacks",
-    "rule_converters", "rule_parts",
+    "RulePart", "headers_from_pairs", "headers_list", "json_encoder", "prime_response",
+    "response_has_close_callbacks", "rule_converters", "rule_parts",
 ]
 
 
