@@ -200,6 +200,7 @@ def emit(response: BaseResponse, environ: WSGIEnvironment,
     out as Werkzeug's would (``Content-Length`` added when missing) and its body as
     is. A :class:`~framework.wrappers.Response` whose headers were never touched
     sends the pairs its constructor stored, without building a ``Headers``.
+    The caller drops the body of a ``HEAD`` (:func:`~framework.errors.drop_body`).
     """
     body = response.response
     if (type(body) is not list or response.direct_passthrough or not _sends_plainly(type(response))  # type: ignore[arg-type]
@@ -226,8 +227,6 @@ def emit(response: BaseResponse, environ: WSGIEnvironment,
             body = [chunk.encode() if isinstance(chunk, str) else chunk for chunk in body]
             pairs.append(("Content-Length", str(sum(map(len, body)))))
     start_response(response.status, pairs)
-    if environ["REQUEST_METHOD"] == "HEAD":
-        return []
     if len(body) == 1 and type(body[0]) is bytes:
         return [body[0]]
     return [chunk.encode() if isinstance(chunk, str) else chunk for chunk in body]
