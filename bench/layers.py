@@ -68,11 +68,14 @@ class Declines(ResponseRewriter):
         return None
 
 
+BUFFER = Rewrite.BUFFER  # a module constant: an Enum attribute costs ~0.15 µs on Python 3.11
+
+
 class Upper(ResponseRewriter):
     """Upper-cases text/plain bodies, buffered."""
 
     def wants(self, environ, status, headers):
-        return Rewrite.BUFFER if headers.get("Content-Type", "").startswith("text/plain") else None
+        return BUFFER if headers.get("Content-Type", "").startswith("text/plain") else None
 
     def rewrite(self, environ, status, headers, body):
         return status, body.upper()
