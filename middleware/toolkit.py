@@ -231,13 +231,18 @@ def fix_rewritten_headers(headers: Headers, length: int | None,
     """
     if type(etag) is not ETagPolicy:
         raise TypeError(f"etag must be ETagPolicy.WEAKEN or ETagPolicy.DROP, not {etag!r}.")
+    _fix_headers(headers, length, etag is _DROP)
+
+
+def _fix_headers(headers: Headers, length: int | None, drop_etag: bool) -> None:
+    """:func:`fix_rewritten_headers` with the policy already checked (once, by the layer)."""
     kept = []
     for name, value in headers.to_wsgi_list():
         lower = name.lower()
         if lower in _STALE_AFTER_REWRITE:
             continue
         if lower == "etag":
-            if etag is _DROP:
+            if drop_etag:
                 continue
             if not value.startswith("W/"):
                 value = "W/" + value
@@ -336,6 +341,7 @@ class ResponseRewriter:
                             f"ETagPolicy.DROP (from middleware.toolkit), not {etag!r}.")
         self.app = app
         self.etag = etag
+        self._drop_etag = etag is ETagPolicy.DROP
 
     def wants(self, environ: WSGIEnvironment, status: str,
               headers: Headers) -> Rewrite | Literal[False] | None:
@@ -399,14 +405,14 @@ class ResponseRewriter:
         status = capture.status or "500 Internal Server Error"
         if environ.get("REQUEST_METHOD") == "HEAD":  # no body to rewrite: only headers
             iterable.close()
-            fix_rewritten_headers(headers, None, self.etag)
+            _fix_headers(headers, None, self._drop_etag)
             capture.send(start_response, status, headers.to_wsgi_list())
             return []
         if mode is _STREAM:
             stream = itertools.chain(capture.written, first, iterable)
             capture.written = []
             body = self.rewrite_stream(environ, status, headers, stream)
-            fix_rewritten_headers(headers, None, self.etag)
+            _fix_headers(headers, None, self._drop_etag)
             capture.send(start_response, status, headers.to_wsgi_list())
             return ClosingIterator(body, iterable.close)
         try:
@@ -417,6 +423,6 @@ class ResponseRewriter:
             capture.send(start_response, capture.status or status, capture.headers)
             return chunks
         status, data = self.rewrite(environ, status, headers, b"".join(chunks))
-        fix_rewritten_headers(headers, len(data), self.etag)
+        _fix_headers(headers, len(data), self._drop_etag)
         capture.send(start_response, status, headers.to_wsgi_list())
         return [data]
