@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import json.encoder
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import Headers, ImmutableMultiDict, MultiDict
 
 if TYPE_CHECKING:
     from werkzeug.routing import BaseConverter, Rule
     from werkzeug.wrappers import Response
 
 __all__ = [
-    "RulePart", "headers_from_pairs", "headers_list", "json_encoder", "prime_response",
-    "response_has_close_callbacks", "rule_converters", "rule_parts",
+    "Fields", "RulePart", "headers_from_pairs", "headers_list", "json_encoder", "multidict_from_lists",
+    "prime_response", "response_has_close_callbacks", "rule_converters", "rule_parts",
 ]
 
 
@@ -111,3 +111,42 @@ def prime_response(response: Response, status: str, status_code: int) -> None:
     response._status = status  # type: ignore[attr-defined]
     response._status_code = status_code  # type: ignore[attr-defined]
     response._on_close = []  # type: ignore[attr-defined]
+
+
+MD = TypeVar("MD", bound=MultiDict)  # type: ignore[type-arg]
+
+
+def multidict_from_lists(cls: type[MD], lists: dict[str, list[str]]) -> MD:
+    """A ``cls`` (``MultiDict`` or ``ImmutableMultiDict``) holding *lists*, used as they are.
+
+    A ``MultiDict`` is a ``dict`` of non-empty value lists; its constructor fills it
+    through a general loop. A parser that groups values itself stores them with
+    ``dict.update``, which also works on the immutable variant (it is still empty).
+    """
+    result = cls()
+    dict.update(result, lists)
+    return result
+
+
+class Fields(ImmutableMultiDict):  # type: ignore[type-arg]
+    """Werkzeug's ``ImmutableMultiDict`` with a direct ``get`` and ``[]``: ``request.args``/``form``.
+
+    A handler reads fields with ``get`` far more often than anything else; Werkzeug's
+    goes through two Python-level calls. The first value of a key is the first item
+    of the list the dict stores for it (never empty). Everything else, including
+    ``get(key, type=int)`` and the ``BadRequestKeyError`` of a missing key, is
+    Werkzeug's own.
+    """
+
+    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:  # type: ignore[override]
+        """The first value for *key*, or *default*; converted by *type* when given."""
+        if type is None:
+            values = dict.get(self, key)
+            return default if values is None else values[0]
+        return super().get(key, default, type)
+
+    def __getitem__(self, key: Any) -> Any:
+        values = dict.get(self, key)
+        if values:
+            return values[0]
+        return super().__getitem__(key)

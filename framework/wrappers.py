@@ -17,19 +17,20 @@ response without building it at all.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from io import BytesIO
-from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 from urllib.parse import unquote_to_bytes
 
 from werkzeug.datastructures import EnvironHeaders, Headers, MultiDict
 from werkzeug.exceptions import BadRequest, ClientDisconnected, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.utils import cached_property, get_content_type
+from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Request as _Request
 from werkzeug.wrappers import Response as _Response
 
-from .compat import headers_from_pairs, prime_response
+from .compat import Fields, headers_from_pairs, multidict_from_lists, prime_response
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -53,30 +54,40 @@ def wsgi_text(environ: WSGIEnvironment, key: str) -> str:
         raise BadRequest(f"The {key.replace('_', ' ').lower()} is not valid UTF-8.") from None
 
 
-def parse_urlencoded(text: str) -> list[tuple[str, str]]:
-    """The ``(name, value)`` pairs of a query string or URL-encoded form body.
+def parse_urlencoded(text: str, cls: type[MultiDict[str, str]] = Fields) -> MultiDict[str, str]:
+    """The fields of a query string or URL-encoded form body, as ``request.args`` holds them.
 
-    The same pairs as ``urllib.parse.parse_qsl(text, keep_blank_values=True)``
-    (``+`` is a space, empty fields are skipped, ``a`` is ``("a", "")``), but
+    The same as ``MultiDict(urllib.parse.parse_qsl(text, keep_blank_values=True))``
+    (``+`` is a space, empty fields are skipped, ``a`` is ``a=""``), but
     percent-escapes that do not decode as UTF-8 raise :exc:`UnicodeDecodeError`
     instead of being replaced. The caller refuses malformed escapes
-    (:data:`BAD_PERCENT`) first.
+    (:data:`BAD_PERCENT`) first. One loop groups the values by name.
+
+    :param cls: The ``MultiDict`` class to return (``Request.parameter_storage_class``).
     """
-    pairs: list[tuple[str, str]] = []
-    append = pairs.append
+    if "+" in text:
+        text = text.replace("+", " ")
+    escaped = "%" in text
+    if escaped and not ("%26" in text or "%3D" in text or "%3d" in text):
+        # No escaped "&" or "=": the whole text unquotes at once, then splits as is.
+        text = unquote_to_bytes(text).decode()
+        escaped = False
+    lists: dict[str, list[str]] = {}
     for field in text.split("&"):
         if not field:
             continue
         name, _, value = field.partition("=")
-        if "+" in field:
-            name, value = name.replace("+", " "), value.replace("+", " ")
-        if "%" in field:
+        if escaped:  # an escaped separator is data: unquote each part after the split
             if "%" in name:
                 name = unquote_to_bytes(name).decode()
             if "%" in value:
                 value = unquote_to_bytes(value).decode()
-        append((name, value))
-    return pairs
+        values = lists.get(name)
+        if values is None:
+            lists[name] = [value]
+        else:
+            values.append(value)
+    return multidict_from_lists(cls, lists)
 
 
 FORM_URLENCODED = "application/x-www-form-urlencoded"
@@ -207,19 +218,48 @@ class Response(_Response):
         super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
 
 
-def read_exactly(stream: Any, length: int) -> bytes:
-    """*length* bytes of *stream*; ``ClientDisconnected`` (400) if it ends before.
+def read_exactly(stream: Any, length: int, data: bytes = b"") -> bytes:
+    """*length* bytes of *stream* after the *data* already read; 400 if it ends before.
 
-    A body shorter than its ``Content-Length`` is a client that went away, as
+    ``ClientDisconnected``: a body shorter than its ``Content-Length`` is a client that went away, as
     Werkzeug's ``LimitedStream`` says.
     """
-    data: bytes = stream.read(length) if length else b""
     while len(data) < length:
         more = stream.read(length - len(data))
         if not more:
             raise ClientDisconnected()
         data += more
     return data
+
+
+T = TypeVar("T")
+
+
+class lazy(Generic[T]):  # noqa: N801  (used as a decorator, like property)
+    """A cached property that costs a plain attribute lookup once computed.
+
+    Werkzeug's ``cached_property`` is a data descriptor: every access, even cached,
+    runs its Python ``__get__``. This one is a non-data descriptor: the first access
+    computes the value and stores it in the instance's ``__dict__``, which answers
+    every later access directly (assigning or deleting it works as usual).
+    """
+
+    def __init__(self, func: Callable[[Any], T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> lazy[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> T | lazy[T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.func(instance)
+        return value
 
 
 @runtime_checkable
@@ -243,6 +283,8 @@ class Request(_Request):
     #: The ``App`` that dispatched this request (``None`` outside one).
     app: URLBuilder | None = None
     shallow = False
+    #: ``args``, ``form`` and ``values`` are Werkzeug's ``ImmutableMultiDict`` with a direct ``get``.
+    parameter_storage_class = Fields
 
     def __init__(self, environ: WSGIEnvironment, populate_request: bool = True,
                  shallow: bool = False) -> None:
@@ -253,17 +295,17 @@ class Request(_Request):
         elif populate_request:
             environ["werkzeug.request"] = self
 
-    @cached_property
+    @lazy
     def method(self) -> str:  # type: ignore[override]
         """The request method, upper case (``GET``)."""
         return str(self.environ.get("REQUEST_METHOD", "GET")).upper()
 
-    @cached_property
+    @lazy
     def scheme(self) -> str:  # type: ignore[override]
         """The URL scheme (``http`` or ``https``)."""
         return str(self.environ.get("wsgi.url_scheme", "http"))
 
-    @cached_property
+    @lazy
     def server(self) -> tuple[str, int | None] | None:  # type: ignore[override]
         """The server address ``(host, port)``, if known."""
         name = self.environ.get("SERVER_NAME")
@@ -274,32 +316,32 @@ class Request(_Request):
         except ValueError:
             return name, None
 
-    @cached_property
+    @lazy
     def root_path(self) -> str:  # type: ignore[override]
         """The prefix the application is mounted under (``SCRIPT_NAME``), no trailing slash."""
         return wsgi_text(self.environ, "SCRIPT_NAME").rstrip("/")
 
-    @cached_property
+    @lazy
     def path(self) -> str:  # type: ignore[override]
         """The path after :attr:`root_path`, always starting with ``/``."""
         return "/" + wsgi_text(self.environ, "PATH_INFO").lstrip("/")
 
-    @cached_property
+    @lazy
     def query_string(self) -> bytes:  # type: ignore[override]
         """The raw query string, as bytes."""
         return str(self.environ.get("QUERY_STRING", "")).encode("latin-1")
 
-    @cached_property
+    @lazy
     def headers(self) -> EnvironHeaders:  # type: ignore[override]
         """The request headers (read-only, from the environ)."""
         return EnvironHeaders(self.environ)
 
-    @cached_property
+    @lazy
     def remote_addr(self) -> str | None:  # type: ignore[override]
         """The client's address (``REMOTE_ADDR``)."""
         return self.environ.get("REMOTE_ADDR")
 
-    @cached_property
+    @lazy
     def args(self) -> MultiDict[str, str]:
         """The parsed query string; 400 for malformed percent-encoding or invalid UTF-8."""
         raw = self.environ.get("QUERY_STRING", "")
@@ -309,12 +351,11 @@ class Request(_Request):
             raise BadRequest("The query string has malformed percent-encoding.")
         text = raw if raw.isascii() else wsgi_text(self.environ, "QUERY_STRING")
         try:
-            pairs = parse_urlencoded(text)
+            return parse_urlencoded(text, self.parameter_storage_class)
         except UnicodeDecodeError:
             raise BadRequest("The query string is not valid UTF-8 once decoded.") from None
-        return self.parameter_storage_class(pairs)
 
-    @cached_property
+    @lazy
     def form(self) -> MultiDict[str, str]:  # type: ignore[override]
         """The form fields of a URL-encoded or multipart body (empty for other bodies).
 
@@ -330,7 +371,7 @@ class Request(_Request):
             return form
         return fields
 
-    @cached_property
+    @lazy
     def files(self) -> MultiDict[str, Any]:  # type: ignore[override]
         """The uploaded files of a multipart body (empty for any other body)."""
         self.form  # noqa: B018  (Werkzeug's parser sets both form and files)
@@ -342,8 +383,11 @@ class Request(_Request):
     def _urlencoded_form(self) -> MultiDict[str, str] | None:
         """Parse a URL-encoded body whose length is known; ``None`` for Werkzeug's parser."""
         environ = self.environ
-        media_type = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
-        if media_type != FORM_URLENCODED or self.shallow or "stream" in self.__dict__:
+        content_type = environ.get("CONTENT_TYPE", "")
+        if content_type != FORM_URLENCODED and (
+                content_type.partition(";")[0].strip().lower() != FORM_URLENCODED):
+            return None
+        if self.shallow or "stream" in self.__dict__:
             return None
         try:
             length = int(environ.get("CONTENT_LENGTH") or "")
@@ -357,7 +401,10 @@ class Request(_Request):
         limit = self.max_form_memory_size
         if limit is not None and length > limit:
             raise RequestEntityTooLarge()
-        data = read_exactly(environ["wsgi.input"], length)
+        stream = environ["wsgi.input"]
+        data = stream.read(length) if length else b""
+        if len(data) < length:  # a short read is not the end yet: read the rest, or 400
+            data = read_exactly(stream, length, data)
         try:
             text = data.decode()
         except UnicodeDecodeError:
@@ -365,15 +412,16 @@ class Request(_Request):
         if "%" in text and BAD_PERCENT.search(text):
             raise BadRequest("The form body has malformed percent-encoding.")
         try:
-            pairs = parse_urlencoded(text)
+            fields = parse_urlencoded(text, self.parameter_storage_class)
         except UnicodeDecodeError:
             raise BadRequest("The form body is not valid UTF-8 once decoded.") from None
-        if self.max_form_parts is not None and len(pairs) > self.max_form_parts:
+        limit = self.max_form_parts
+        if limit is not None and text.count("&") >= limit and sum(map(len, fields.listvalues())) > limit:
             raise RequestEntityTooLarge("The form has more fields than max_form_parts allows.")
         # As after Werkzeug's parser, the stream is consumed (``files``, empty, is made
         # when asked for).
         self.__dict__["stream"] = BytesIO()
-        return self.parameter_storage_class(pairs)
+        return fields
 
     @property
     def params(self) -> dict[str, Any]:

@@ -7,13 +7,15 @@ function in ``framework/compat.py`` and nothing else.
 from __future__ import annotations
 
 import pytest
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import Headers, ImmutableMultiDict, MultiDict
 from werkzeug.routing import Map, Rule
 
 from framework.compat import (
+    Fields,
     headers_from_pairs,
     headers_list,
     json_encoder,
+    multidict_from_lists,
     response_has_close_callbacks,
     rule_converters,
     rule_parts,
@@ -75,3 +77,54 @@ def test_json_encoder_compact_non_ascii_with_default():
     encode = json_encoder(lambda value: sorted(value))
     assert encode({"a": [1, 2.5, None, True], "é": "ü"}) == '{"a":[1,2.5,null,true],"é":"ü"}'
     assert encode({"s": {2, 1}}) == '{"s":[1,2]}'
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        pytest.param([], id="empty"),
+        pytest.param([("a", "1")], id="one"),
+        pytest.param([("a", "1"), ("b", "2"), ("a", "3"), ("", "")], id="repeated-and-empty"),
+    ],
+)
+@pytest.mark.parametrize("cls", [MultiDict, ImmutableMultiDict])
+def test_multidict_from_lists_equals_the_constructor(cls, pairs):
+    lists: dict[str, list[str]] = {}
+    for key, value in pairs:
+        lists.setdefault(key, []).append(value)
+    built = multidict_from_lists(cls, lists)
+    expected = cls(pairs)
+    assert type(built) is cls
+    assert list(built.items(multi=True)) == list(expected.items(multi=True)), (
+        "MultiDict no longer stores a dict of value lists: update compat.multidict_from_lists")
+    assert built == expected and built.to_dict() == expected.to_dict()
+    if cls is ImmutableMultiDict:
+        with pytest.raises(TypeError):
+            built["x"] = "y"
+        assert hash(built) == hash(expected)
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        pytest.param(lambda f: f.get("a"), "1", id="get-first"),
+        pytest.param(lambda f: f.get("zz"), None, id="get-missing"),
+        pytest.param(lambda f: f.get("zz", "d"), "d", id="get-default"),
+        pytest.param(lambda f: f.get("n", type=int), 5, id="get-type"),
+        pytest.param(lambda f: f.get("a", type=int), 1, id="get-type-first"),
+        pytest.param(lambda f: f.get("e", -1, type=int), -1, id="get-type-fails"),
+        pytest.param(lambda f: f["a"], "1", id="item-first"),
+        pytest.param(lambda f: f.getlist("a"), ["1", "3"], id="getlist"),
+        pytest.param(lambda f: f.to_dict(), {"a": "1", "n": "5", "e": "x"}, id="to_dict"),
+    ],
+)
+def test_fields_answer_as_werkzeug_does(call, expected):
+    pairs = [("a", "1"), ("n", "5"), ("a", "3"), ("e", "x")]
+    assert call(Fields(pairs)) == expected == call(ImmutableMultiDict(pairs))
+
+
+def test_fields_missing_key_is_werkzeugs_400():
+    from werkzeug.exceptions import BadRequestKeyError
+
+    with pytest.raises(BadRequestKeyError):
+        Fields([("a", "1")])["b"]

@@ -48,7 +48,7 @@ def test_same_result_as_werkzeug(make_environ, body, content_type):
     ours = Request(form_environ(make_environ, body, content_type))
     theirs = werkzeug.Request(form_environ(make_environ, body, content_type))
     assert list(ours.form.items(multi=True)) == list(theirs.form.items(multi=True))
-    assert type(ours.form) is type(theirs.form)
+    assert isinstance(ours.form, type(theirs.form))  # our Fields is a subclass
     assert list(ours.files.items(multi=True)) == [] == list(theirs.files.items(multi=True))
     assert list(ours.values.items(multi=True)) == list(theirs.values.items(multi=True))
     assert ours.get_data() == theirs.get_data()
@@ -155,3 +155,20 @@ def test_app_max_content_length_is_a_413():
     client = Client(validated(app_answering_forms(max_content_length=5)))
     response = client.post("/f", data="a=123456", content_type=FORM, buffered=True)
     assert response.status_code == 413
+
+
+def test_parse_urlencoded_equals_parse_qsl_on_random_texts():
+    """Escaped separators, plus signs, escaped percent signs, raw and escaped UTF-8, mixed."""
+    import random
+    from urllib.parse import parse_qsl
+
+    from werkzeug.datastructures import MultiDict
+
+    from framework.wrappers import parse_urlencoded
+
+    rng = random.Random(3333)
+    pieces = ["a", "b", "=", "&", "+", "%26", "%3D", "%3d", "%25", "%2B", "%C3%A9", "é", "%20", " ", "%41"]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        expected = MultiDict(parse_qsl(text, keep_blank_values=True, errors="strict"))
+        assert list(parse_urlencoded(text).lists()) == list(expected.lists()), text

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 import pytest
 import webtest
 import werkzeug
+from werkzeug.datastructures import ImmutableMultiDict
 
 import framework.wrappers
 from framework import App, Request, Response
@@ -236,4 +237,6 @@ def test_request_app_is_typed_without_importing_the_app_module():
     pytest.param("", [], id="empty"),
 ])
 def test_parse_urlencoded_matches_parse_qsl(query, expected):
-    assert parse_urlencoded(query) == expected == parse_qsl(query, keep_blank_values=True)
+    fields = parse_urlencoded(query)
+    assert list(fields.items(multi=True)) == expected == parse_qsl(query, keep_blank_values=True)
+    assert isinstance(fields, ImmutableMultiDict)
