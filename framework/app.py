@@ -240,12 +240,8 @@ class App(Dispatcher):
                 self._check_length(request, length)
             route, params = self.resolve(environ)
             environ["framework.params"] = params
-            rv = None
-            for hook in self._before:
-                rv = hook(request)
-                if rv is not None:
-                    break
-            else:
+            rv = self._run_before(request) if self._before else None
+            if rv is None:
                 rv = route.target(request, **params)
         except HTTPException as error:
             rv = self._handle_http_error(request, error)
@@ -255,8 +251,18 @@ class App(Dispatcher):
             request.close()  # uploaded files are spooled to temporary files: free them now
         answered: Iterable[bytes] | None = None if self._after else answer_plain(rv, start_response)
         if answered is None:
-            answered = emit(self._answer(request, rv), environ, start_response)
+            if self._after or not isinstance(rv, BaseResponse) or isinstance(rv, TemplateResponse):
+                rv = self._answer(request, rv)  # coerced to a Response, through the hooks
+            answered = emit(rv, environ, start_response)
         return drop_body(answered) if method == "HEAD" else answered
+
+    def _run_before(self, request: Request) -> Any:
+        """The first non-``None`` return of the ``before_request`` hooks, or ``None``."""
+        for hook in self._before:
+            rv = hook(request)
+            if rv is not None:
+                return rv
+        return None
 
     def _answer(self, request: Request, rv: Any) -> BaseResponse:
         """Coerce *rv* to a Response and run the ``after_request`` hooks."""

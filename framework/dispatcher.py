@@ -142,7 +142,10 @@ class Dispatcher:
         router = self._serving
         if router is None:
             router = self._serving = self.router
-        found = router.match(request_path(environ), environ["REQUEST_METHOD"])
+        path = environ.get("PATH_INFO") or "/"
+        if "%" in path or not path.isascii():  # request_path's own test, here to save a call
+            path = request_path(environ)
+        found = router.match(path, environ["REQUEST_METHOD"])
         if type(found) is tuple:
             return found
         raise found.error(environ)  # type: ignore[union-attr]

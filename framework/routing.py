@@ -114,14 +114,15 @@ class Miss:
 
     def error(self, environ: WSGIEnvironment) -> HTTPException:
         """The exception that answers this miss for the request *environ*."""
+        if self.status == 404:
+            return NotFound()
         if self.status == 405:
             return MethodNotAllowed(valid_methods=list(self.allowed))
         if self.status == 308:
             return slash_redirect(environ, self.location)
-        if self.status == 200:
-            allow = ", ".join(self.allowed)
-            return HTTPException(response=Response(b"", 200, {"Allow": allow}, mimetype="text/plain"))
-        return NotFound()
+        # 200: the OPTIONS answer, a ready response (sent as is, not an error).
+        allow = ", ".join(self.allowed)
+        return HTTPException(response=Response(b"", 200, {"Allow": allow}, mimetype="text/plain"))
 
 
 NOT_FOUND = Miss(404)
@@ -184,6 +185,7 @@ class Router:
         self.by_name: dict[str, list[Route]] = {}
         self.routes: list[Route] = []
         self.slashed = False  # is there a rule ending in "/" (other than "/")?
+        self.dynamic = False  # is there a rule with a converter?
         for route in routes:
             self._add(route)
 
@@ -208,6 +210,7 @@ class Router:
         if all(part.static for part in parts):
             node = self.static.setdefault("/".join(part.content for part in parts), _Node())
         else:
+            self.dynamic = True
             node = self.root
             remaining = iter(converters.values())
             for part in parts:
@@ -219,11 +222,19 @@ class Router:
 
     def match(self, path: str, method: str) -> tuple[Route, dict[str, Any]] | Miss:
         """The route for *path* and *method* with its converted parameters, or a :class:`Miss`."""
-        allowed: set[str] = set()
-        found = self._find(path, method, allowed)
-        if found is not None:
-            return found
-        if self.slashed and not path.endswith("/") and self._find(path + "/", method, set()):
+        node = self.static.get(path)
+        if node is not None:
+            route = node.routes.get(method)
+            if route is not None:
+                return route, {}
+            allowed = set(node.methods)
+        else:
+            allowed = set()
+        if self.dynamic:
+            found = self._walk(self.root, path.split("/"), 0, (), method, allowed)
+            if found is not None:
+                return found
+        if self.slashed and not path.endswith("/") and self._find(path + "/", method):
             return Miss(308, location=path + "/")
         if not allowed:
             return NOT_FOUND
@@ -231,16 +242,12 @@ class Router:
         methods = tuple(sorted(allowed | {"OPTIONS"}))
         return Miss(200 if method == "OPTIONS" else 405, methods)
 
-    def _find(self, path: str, method: str, allowed: set[str]) -> tuple[Route, dict[str, Any]] | None:
+    def _find(self, path: str, method: str) -> bool:
+        """Whether a rule answers *path* with *method* (for the slash redirect)."""
         node = self.static.get(path)
-        if node is not None:
-            route = node.routes.get(method)
-            if route is not None:
-                return route, {}
-            allowed.update(node.methods)
-        if not self.root.dynamic and not self.root.static:
-            return None
-        return self._walk(self.root, path.split("/"), 0, (), method, allowed)
+        if node is not None and method in node.routes:
+            return True
+        return self.dynamic and self._walk(self.root, path.split("/"), 0, (), method, set()) is not None
 
     def _walk(
         self, node: _Node, parts: list[str], index: int, values: tuple[Any, ...],
