@@ -97,6 +97,16 @@ class Process:
         """What the process has logged so far."""
         return Path(self.log.name).read_text(errors="replace")
 
+    def stop_after(self, text: str, timeout: float = 10) -> str:
+        """Wait until the log shows *text* (at most *timeout* s), then stop; returns the log."""
+        try:
+            deadline = time.monotonic() + timeout
+            while text not in self.output() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            output = self.stop()
+        return output
+
     def stop(self) -> str:
         """SIGTERM to the process group, SIGKILL after 10 s; returns the log."""
         if self.process.poll() is None:

@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -295,11 +294,6 @@ def test_run_debug_prints_the_debugger_pin(tmp_path, flags):
     argv = [sys.executable, "-m", "framework", "run", "debugapp:app", "--port", str(port), "--debug", *flags]
     server = Process(argv, cwd=tmp_path, env={**cli_env(), "WERKZEUG_DEBUG_PIN": "", "WERKZEUG_RUN_MAIN": ""},
                      wait_for=("127.0.0.1", port), timeout=20)
-    try:
-        deadline = time.monotonic() + 10
-        while "Debugger PIN" not in server.output() and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        output = server.stop()
+    output = server.stop_after("Debugger PIN")
     assert len(re.findall(r"^ \* Debugger PIN: \d{3}-\d{3}-\d{3}$", output, re.MULTILINE)) == 1, output
     assert output.count(" * Debugger is active!") == 1, output

@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -260,10 +259,5 @@ def test_app_run_debug_prints_the_debugger_pin(tmp_path):
     env = {**os.environ, "PYTHONPATH": repo, "WERKZEUG_DEBUG_PIN": "", "WERKZEUG_RUN_MAIN": ""}
     server = Process([sys.executable, "runme.py"], cwd=tmp_path, env=env,
                      wait_for=("127.0.0.1", port), timeout=20)
-    try:
-        deadline = time.monotonic() + 10
-        while "Debugger PIN" not in server.output() and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        output = server.stop()
+    output = server.stop_after("Debugger PIN")
     assert len(re.findall(r"^ \* Debugger PIN: \d{3}-\d{3}-\d{3}$", output, re.MULTILINE)) == 1, output
