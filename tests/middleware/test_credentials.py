@@ -1,0 +1,87 @@
+"""middleware/credentials.py: password checks, the same work for unknown users, the cache."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from middleware.credentials import Credentials
+
+FAST = "pbkdf2:sha256:1000"  # cheap hashes keep the tests quick; the method is what matters
+USERS = {"alice": generate_password_hash("s3cret", method=FAST),
+         "bob": generate_password_hash("pw", method=FAST)}
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "ok"),
+    [
+        pytest.param("alice", "s3cret", True, id="right"),
+        pytest.param("alice", "S3cret", False, id="wrong"),
+        pytest.param("alice", "", False, id="empty"),
+        pytest.param("mallory", "s3cret", False, id="unknown-user"),
+        pytest.param("", "", False, id="nothing"),
+        pytest.param("bob", "s3cret", False, id="another-users-password"),
+    ],
+)
+def test_check(name, password, ok):
+    assert Credentials(users=USERS).check(name, password) is ok
+
+
+def test_an_unknown_user_costs_a_hash_of_the_users_method(monkeypatch):
+    import middleware.credentials as module
+
+    seen = []
+    real = module.check_password_hash
+    monkeypatch.setattr(module, "check_password_hash", lambda h, p: seen.append(h) or real(h, p))
+    credentials = Credentials(users=USERS)
+    credentials.check("mallory", "x")
+    assert len(seen) == 1 and seen[0].startswith(FAST + "$")
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        pytest.param({}, TypeError, id="neither"),
+        pytest.param({"users": USERS, "verify": lambda n, p: True}, TypeError, id="both"),
+        pytest.param({"verify": "yes"}, TypeError, id="verify-not-callable"),
+        pytest.param({"users": {"a": "plaintext"}}, ValueError, id="not-a-hash"),
+        pytest.param({"users": USERS, "cache_seconds": -1}, ValueError, id="negative-cache"),
+    ],
+)
+def test_bad_configuration(options, error):
+    with pytest.raises(error):
+        Credentials(**options)
+
+
+def test_verify_function():
+    credentials = Credentials(verify=lambda name, password: (name, password) == ("ann", "pw"))
+    assert credentials.check("ann", "pw") and not credentials.check("ann", "no")
+
+
+def test_the_cache_remembers_successes_only():
+    calls = []
+
+    def verify(name, password):
+        calls.append(name)
+        return password == "pw"
+
+    credentials = Credentials(verify=verify, cache_seconds=60)
+    assert [credentials.check("ann", "pw") for _ in range(3)] == [True] * 3
+    assert [credentials.check("ann", "bad") for _ in range(2)] == [False] * 2
+    assert calls == ["ann", "ann", "ann"]  # one real check for the success, every failure checked
+    assert b"pw" not in b"".join(credentials._cache)  # keyed by HMAC, never the password
+
+
+def test_the_cache_expires(monkeypatch):
+    import middleware.credentials as module
+
+    now = [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    calls = []
+    credentials = Credentials(verify=lambda n, p: calls.append(n) or True, cache_seconds=10)
+    credentials.check("ann", "pw")
+    now[0] += 5
+    credentials.check("ann", "pw")
+    now[0] += 6
+    credentials.check("ann", "pw")
+    assert len(calls) == 2
