@@ -22,6 +22,8 @@ TEST = [
     "flup>=1.0.3",
     "tornado>=6.3",
     "supervisor>=4.2",
+    # the browser tests (tests/browser): Debian's chromium and chromium-driver drive it
+    "selenium>=4.11",
 ]
 # Servers built from source: uWSGI needs a C compiler, mod_wsgi Apache's apxs (apache2-dev).
 DEPLOY = ["uwsgi>=2.0.22", "mod_wsgi>=5.0"]
