@@ -69,7 +69,7 @@ def test_the_cache_remembers_successes_only():
     assert [credentials.check("ann", "pw") for _ in range(3)] == [True] * 3
     assert [credentials.check("ann", "bad") for _ in range(2)] == [False] * 2
     assert calls == ["ann", "ann", "ann"]  # one real check for the success, every failure checked
-    assert b"pw" not in b"".join(credentials._cache)  # keyed by HMAC, never the password
+    assert b"pw" not in b"".join(credentials.cache._entries)  # keyed by a MAC, never the password
 
 
 def test_the_cache_expires(monkeypatch):
