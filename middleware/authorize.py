@@ -102,7 +102,7 @@ class Authorize:
         """One line for ``python -m framework stack``: each prefix and its kind of rule."""
         shown = []
         for prefix, rule in self.rules.items.items():
-            what = (f"{len(rule)} users" if isinstance(rule, frozenset)
+            what = (f"{len(rule)} user{'' if len(rule) == 1 else 's'}" if isinstance(rule, frozenset)
                     else getattr(rule, "__name__", type(rule).__name__))
             shown.append(f"{prefix or '/'}: {what}")
         return f"Authorize({', '.join(shown)})"

@@ -210,7 +210,10 @@ class FormLogin:
 
     def describe(self) -> str:
         """One line for ``python -m framework stack``, without the users nor the keys."""
-        source = "verify" if self._credentials.verify is not None else f"{len(self._credentials.users)} users"
+        count = len(self._credentials.users)
+        source = f"{count} user{'' if count == 1 else 's'}"
+        if self._credentials.verify is not None:
+            source = "verify"
         return (f"FormLogin({source}, login_path={self.login_path!r}, logout_path={self.logout_path!r}, "
                 f"protect={None if self.scope.protect is None else list(self.scope.protect)!r}, "
                 f"exempt={list(self.scope.exempt)!r}, cookie_name={self.cookie_name!r}, "
