@@ -336,6 +336,18 @@ def test_token_table_holds_digests_never_tokens():
     assert set(layer._digests).isdisjoint(TokenAuth(echo, tokens=TOKENS)._digests)
 
 
+def test_token_lookup_is_one_mac_whatever_the_token(monkeypatch):
+    """Known, unknown, long or short: one MAC of the token, then a dict lookup by digest."""
+    layer = TokenAuth(echo, tokens={f"token-{n}": f"user-{n}" for n in range(100)})
+    macs = []
+    real = layer._digest
+    monkeypatch.setattr(layer, "_digest", lambda token: macs.append(token) or real(token))
+    for token in ("token-7", "token-99", "token-8x", "t", "A" * 4096):
+        macs.clear()
+        get(layer, Authorization=f"Bearer {token}")
+        assert macs == [token]
+
+
 def test_token_logs_failures_without_the_token(caplog):
     caplog.set_level(logging.WARNING, logger="middleware.auth")
     layer = TokenAuth(echo, tokens=TOKENS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.security import generate_password_hash
 
-from middleware.credentials import Credentials
+from middleware.credentials import Credentials, SuccessCache
 
 FAST = "pbkdf2:sha256:1000"  # cheap hashes keep the tests quick; the method is what matters
 USERS = {"alice": generate_password_hash("s3cret", method=FAST),
@@ -85,3 +85,38 @@ def test_the_cache_expires(monkeypatch):
     now[0] += 6
     credentials.check("ann", "pw")
     assert len(calls) == 2
+
+
+def test_success_cache_remembers_by_mac_and_forgets_after_its_seconds(monkeypatch):
+    import middleware.credentials as module
+
+    now = [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    cache = SuccessCache(10)
+    cache.add("Basic YWxpY2U6czNjcmV0", "alice")
+    assert cache.get("Basic YWxpY2U6czNjcmV0") == "alice"
+    assert cache.get("Basic YWxpY2U6czNjcmV0 ") is None  # another text, another MAC
+    assert all(len(key) == 32 and b"YWxp" not in key for key in cache._entries)
+    now[0] += 11
+    assert cache.get("Basic YWxpY2U6czNjcmV0") is None
+
+
+def test_success_cache_is_bounded_and_forgets_the_oldest(monkeypatch):
+    monkeypatch.setattr(SuccessCache, "MAX_ENTRIES", 4)
+    cache = SuccessCache(60)
+    for n in range(5):
+        cache.add(f"k{n}", f"v{n}")
+    assert [cache.get(f"k{n}") for n in range(5)] == [None, None, "v2", "v3", "v4"]
+
+
+def test_success_caches_of_two_layers_use_two_keys():
+    first, second = SuccessCache(60), SuccessCache(60)
+    first.add("same", "x")
+    second.add("same", "x")
+    assert set(first._entries).isdisjoint(second._entries)
+
+
+@pytest.mark.parametrize("seconds", [pytest.param(0, id="zero"), pytest.param(-1, id="negative")])
+def test_success_cache_needs_positive_seconds(seconds):
+    with pytest.raises(ValueError):
+        SuccessCache(seconds)
