@@ -38,11 +38,12 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed, Unauthorized
-from werkzeug.http import dump_cookie, parse_cookie
+from werkzeug.http import dump_cookie
+from werkzeug.sansio.http import parse_cookie
 from werkzeug.wrappers import Request as BaseRequest
 
 from framework.app import App
@@ -247,6 +248,7 @@ class FormLogin:
         header = environ.get("HTTP_COOKIE")
         if not header or self.cookie_name not in header:
             return None
+        # Werkzeug's sans-IO parser: werkzeug.http.parse_cookie fails on a header that is not UTF-8.
         value = parse_cookie(header).get(self.cookie_name)
         if not value or len(value) > 4096:
             return None
@@ -280,7 +282,7 @@ class FormLogin:
                state: tuple[str, str | None] | None, nonce: str) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
         if method in ("GET", "HEAD"):
-            wanted = BaseRequest(environ).args.get("next", "")
+            wanted = _query_next(environ.get("QUERY_STRING", ""))
             return self._page(environ, start_response, nonce, state is None, next=wanted)
         if method != "POST":
             return error_app(MethodNotAllowed(["GET", "HEAD", "POST"]))(environ, start_response)
@@ -391,6 +393,15 @@ def _is_html(headers: list[tuple[str, str]]) -> bool:
         if name.lower() == "content-type":
             return value.lower().startswith("text/html")
     return False
+
+
+def _query_next(query: str) -> str:
+    """The query's ``next``; the stdlib parser, as Werkzeug's fails on bytes that are not UTF-8."""
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=50)
+    except ValueError:
+        return ""
+    return next((value for key, value in pairs if key == "next"), "")
 
 
 def _read_form(environ: WSGIEnvironment) -> Mapping[str, str] | HTTPException:

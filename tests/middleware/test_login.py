@@ -7,12 +7,14 @@ import logging
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from itsdangerous import URLSafeTimedSerializer
 from webtest import TestApp
 from werkzeug.security import generate_password_hash
 
 from framework import App
-from framework.testing import validated
+from framework.testing import TestClient, validated
 from middleware.authorize import Authorize
 from middleware.login import FormLogin
 
@@ -480,3 +482,25 @@ def test_describe_shows_no_secret():
     assert line == ("FormLogin(2 users, login_path='/login', logout_path='/logout', protect=['/admin'], "
                     "exempt=[], cookie_name='login', max_age=1209600, secure=False, samesite='Lax')")
     assert "hush" not in line and "pbkdf2" not in line and re.search("alice", line) is None
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_any_cookie_header_is_anonymous_never_an_error(header):
+    layer = validated(FormLogin(whoami, users=USERS, secret_key=KEY, protect=["/admin"]))
+    response = TestClient(layer, use_cookies=False).get("/admin", headers={"Cookie": "login=" + header})
+    assert response.status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "status"),
+    [
+        pytest.param("/login", "next=\xff\xfe%ff", 200, id="login-query-not-utf8"),
+        pytest.param("/login", "&".join(["a=1"] * 100), 200, id="login-query-many-fields"),
+        pytest.param("/admin/\xc3\xa9\xff", "a=\xff&b=%zz", 303, id="protected-path-not-utf8"),
+    ],
+)
+def test_bytes_that_are_not_utf8_are_no_error(path, query, status):
+    client = TestClient(validated(FormLogin(whoami, users=USERS, secret_key=KEY, protect=["/admin"])))
+    response = client.get(environ_overrides={"PATH_INFO": path, "QUERY_STRING": query})
+    assert response.status_code == status

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urljoin, urlsplit
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from webtest import TestApp
 from werkzeug.security import generate_password_hash
 
@@ -153,3 +157,17 @@ def test_after_logout_a_refused_next_goes_home(client, value):
     form = client.get("/login").forms[0]  # any page with the token; the logout form is the app's
     response = client.post("/logout", {"csrf_token": form["csrf_token"].value, "next": value}, status=303)
     assert response.headers["Location"] == "/"
+
+
+URL_TEXT = st.text(alphabet=st.sampled_from("/\\.%25C2Fafe:@?#\t\n x\u00e9\uff0f"), max_size=12)
+
+
+@given(st.one_of(URL_TEXT, st.text(max_size=20)))
+@settings(max_examples=500, deadline=None)
+def test_whatever_is_accepted_stays_on_the_site(value):
+    accepted = safe_next(value)
+    if accepted is None:
+        return
+    assert accepted == value
+    for reading in (value, value.replace("\\", "/"), unquote(value), unquote(unquote(value))):
+        assert urlsplit(urljoin("https://site.example/a/b", reading)).netloc == "site.example", reading
