@@ -8,15 +8,6 @@
     application = FormLogin(app, users={"alice": generate_password_hash("s3cret")},
                             secret_key="a long random string", protect=["/admin"])
 
-``GET /login`` shows the login page (the app's own ``login.html`` when the wrapped
-app is a ``framework.App`` that has one, else the built-in page). The form posts
-``username``, ``password``, ``csrf_token`` and ``next``; success sets a signed,
-HttpOnly cookie and redirects (303) to ``next`` when :func:`safe_next` accepts it,
-else to the site's root. Later requests carrying the cookie get ``REMOTE_USER`` and
-``AUTH_TYPE = "Form"``. A protected path without a login redirects a browser to
-``/login?next=<path>`` and answers a JSON client 401. ``POST /logout`` clears the
-cookie.
-
 CSRF: every request gets ``environ["framework.csrf_token"]``, an HMAC (under a key
 derived from ``secret_key``) of a random nonce kept in the signed login cookie; a
 form posts it back as ``csrf_token`` and the layer compares it in constant time.
@@ -148,6 +139,12 @@ class FormLogin:
         application = FormLogin(app, users={"alice": alice_hash}, secret_key=keys,
                                 protect=["/admin", "/account"], exempt=["/admin/help"])
 
+    ``GET login_path`` shows the login page (the wrapped ``App``'s own ``login.html``
+    if it has one, else the built-in page). A good ``POST`` sets the cookie and
+    redirects (303) to ``next`` when :func:`safe_next` accepts it, else to the root;
+    later requests get ``REMOTE_USER`` and ``AUTH_TYPE = "Form"``. A protected path
+    without a login sends a browser to ``login_path?next=<path>`` and answers a JSON
+    client 401 (``WWW-Authenticate: Form``).
     A wrong password shows the form again (status 200, as Django's ``LoginView``
     and the usual Flask-Login view do) with an error message, and logs a WARNING on
     the logger ``middleware.auth`` with the user name and ``REMOTE_ADDR`` (never the
@@ -266,15 +263,18 @@ class FormLogin:
         return dump_cookie(self.cookie_name, self._serializer.dumps(data), max_age=self.max_age, path="/",
                            secure=self.secure, httponly=True, samesite=self.samesite)
 
-    def _csrf_ok(self, state: tuple[str, str | None] | None, sent: str) -> bool:
-        """Whether *sent* is the token of the cookie's nonce (under any of the keys)."""
-        if state is None or not sent:
-            return False
-        given = sent.encode("utf-8", "replace")
+    def _posted_form(self, environ: WSGIEnvironment,
+                     state: tuple[str, str | None] | None) -> Mapping[str, str] | HTTPException:
+        """The posted form if its ``csrf_token`` is the token of the cookie's nonce, else the 4xx."""
+        form = _read_form(environ)
+        if isinstance(form, HTTPException):
+            return form
+        sent = form.get("csrf_token", "")
         ok = False
-        for key in self._csrf_keys:  # every key, so the time does not say which one matched
-            ok |= hmac.compare_digest(_token(key, state[0]).encode(), given)
-        return ok
+        if state is not None and sent:
+            for key in self._csrf_keys:  # every key, so the time does not say which one matched
+                ok |= hmac.compare_digest(_token(key, state[0]).encode(), sent.encode("utf-8", "replace"))
+        return form if ok else self._forbidden
 
     # -- the login and logout paths -----------------------------------------------------------
 
@@ -286,11 +286,9 @@ class FormLogin:
             return self._page(environ, start_response, nonce, state is None, next=wanted)
         if method != "POST":
             return error_app(MethodNotAllowed(["GET", "HEAD", "POST"]))(environ, start_response)
-        form = _read_form(environ)
+        form = self._posted_form(environ, state)
         if isinstance(form, HTTPException):
             return error_app(form)(environ, start_response)
-        if not self._csrf_ok(state, form.get("csrf_token", "")):
-            return error_app(self._forbidden)(environ, start_response)
         username, password = form.get("username", ""), form.get("password", "")
         wanted = form.get("next", "")
         remote = environ.get("REMOTE_ADDR", "-")
@@ -306,11 +304,9 @@ class FormLogin:
                 state: tuple[str, str | None] | None) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST":
             return error_app(MethodNotAllowed(["POST"]))(environ, start_response)
-        form = _read_form(environ)
+        form = self._posted_form(environ, state)
         if isinstance(form, HTTPException):
             return error_app(form)(environ, start_response)
-        if not self._csrf_ok(state, form.get("csrf_token", "")):
-            return error_app(self._forbidden)(environ, start_response)
         if state is not None and state[1] is not None:
             logger.info("Logout: %r from %s", state[1], environ.get("REMOTE_ADDR", "-"))
         cookie = dump_cookie(self.cookie_name, "", max_age=0, expires=0, path="/",
