@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import urllib.error
@@ -282,3 +283,40 @@ def test_multiapp_serves_all_three_apps():
     assert client.get("/").status_int == 200
     assert client.get("/flask/").status_int == 200
     assert "/django/" in client.get("/django/").text
+
+
+# -- secure: one login for our app, Flask and Django ------------------------------------
+
+
+def test_secure_example_in_a_process_of_its_own():
+    """examples/secure.py through WebTest and the validator: ``tests/secure_checks.py``.
+
+    Django takes one configuration per process, and examples/multiapp.py (imported by
+    the test above and by tests/middleware) configures it for itself; the secure
+    example's Django app needs its own (``RemoteUserMiddleware``, the auth apps). So
+    its checks run in a fresh interpreter, and each of them is reported on failure.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         str(ROOT / "tests" / "secure_checks.py")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-2000:]
+
+
+def test_cli_serves_the_secure_example():
+    """``python -m framework run examples.secure:application``: the README's way to try it."""
+    port = free_port()
+    server = Process([sys.executable, "-m", "framework", "run", "examples.secure:application",
+                      "--port", str(port)], cwd=ROOT, wait_for=("127.0.0.1", port), timeout=30)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as r:
+            assert r.status == 200
+            assert 'name="csrf_token"' in r.read().decode("utf-8")
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/whoami",
+                                         headers={"Authorization": "Bearer demo-api-token"})
+        with urllib.request.urlopen(request, timeout=5) as r:
+            assert json.loads(r.read()) == {"user": "api-bot", "auth": "Bearer"}
+    finally:
+        server.stop()
