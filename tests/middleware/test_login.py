@@ -504,3 +504,12 @@ def test_bytes_that_are_not_utf8_are_no_error(path, query, status):
     client = TestClient(validated(FormLogin(whoami, users=USERS, secret_key=KEY, protect=["/admin"])))
     response = client.get(environ_overrides={"PATH_INFO": path, "QUERY_STRING": query})
     assert response.status_code == status
+
+
+def test_the_builtin_page_shows_flashed_messages_when_the_app_has_them(tmp_path):
+    app = App("flashing", template_folder=str(tmp_path))
+    app.jinja_env.globals["get_flashed_messages"] = lambda with_categories=False: [
+        ("message", "You were logged out.")]
+    page = make(app).get("/login")
+    assert '<p class="flash message" role="status">You were logged out.</p>' in page.text
+    assert "flash" not in make().get("/login").text.split("</style>")[1]  # no Sessions: nothing
