@@ -319,6 +319,39 @@ def test_an_expired_cookie_is_refused_server_side(monkeypatch):
     client.get("/admin", status=303)
 
 
+def test_a_cookie_accepted_before_is_refused_once_expired(monkeypatch):
+    layer = FormLogin(whoami, users=USERS, secret_key=KEY, max_age=60, protect=["/admin"])
+    client = TestApp(validated(layer))
+    log_in(client)
+    assert seen(client.get("/admin"))["user"] == "alice"  # verified, and remembered
+    import itsdangerous.timed
+
+    now = itsdangerous.timed.time.time()
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: now + 61)
+    client.get("/admin", status=303)
+
+
+@pytest.mark.parametrize(
+    ("header", "user"),
+    [
+        pytest.param("login={good}", "alice", id="alone"),
+        pytest.param("a=1; login={good}; b=2", "alice", id="among-others"),
+        pytest.param('login="{good}"', "alice", id="quoted"),
+        pytest.param("login={good};login=junk", "alice", id="first-of-two"),
+        pytest.param("login=junk; login={good}", None, id="first-is-junk"),
+        pytest.param("xlogin={good}", None, id="another-name-ending-alike"),
+        pytest.param("login_x={good}", None, id="another-name-starting-alike"),
+        pytest.param("a=login={good}", None, id="inside-another-value"),
+    ],
+)
+def test_which_cookie_is_read(header, user):
+    good = URLSafeTimedSerializer(KEY, salt="middleware.login").dumps({"n": "n", "u": "alice"})
+    layer = FormLogin(whoami, users=USERS, secret_key=KEY, protect=["/admin"])
+    client = TestClient(validated(layer), use_cookies=False)
+    response = client.get("/", headers={"Cookie": header.format(good=good)})
+    assert response.json["user"] == user
+
+
 def test_key_rotation_the_first_signs_all_verify():
     old = make(secret_key="old key")
     log_in(old)
