@@ -13,16 +13,21 @@ a clear 4xx. Path prefixes in options match at segment boundaries: ``/admin`` co
 ``/admin`` and ``/admin/x``, never ``/administrator``.
 
 Compose layers with :class:`Stack` (first given is outermost); serve several apps in
-one with :class:`Mount`; ``ProxyFix`` is Werkzeug's. These are the layers that exist
-today; the others of the public API (authentication, sessions, rate limiting, static
-files, XSLT, proxy, compression, CORS) are coming (``docs/roadmap.md``). The helpers
+one with :class:`Mount`; ``ProxyFix`` is Werkzeug's. Authentication and authorization:
+:class:`BasicAuth`, :class:`TokenAuth`, :class:`Sessions`, :class:`FormLogin`,
+:class:`Authorize` (``docs/auth.md``). The other layers of the public API (rate
+limiting, static files, XSLT, proxy, compression, CORS) are coming (``docs/roadmap.md``). The helpers
 for writing a layer of your own are the public :mod:`middleware.toolkit` (see
 ``docs/middleware.md``).
 """
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .auth import BasicAuth, TokenAuth
+from .authorize import Authorize
+from .login import FormLogin
 from .mount import Mount
+from .sessions import Sessions
 from .stack import Stack
 
-__all__ = ["Mount", "ProxyFix", "Stack"]
+__all__ = ["Authorize", "BasicAuth", "FormLogin", "Mount", "ProxyFix", "Sessions", "Stack", "TokenAuth"]
