@@ -12,6 +12,7 @@
 """
 
 from .app import App
+from .context import flash
 from .dispatcher import Dispatcher
 from .errors import *  # noqa: F403  (abort and Werkzeug's HTTP exceptions)
 from .errors import __all__ as _errors
@@ -22,5 +23,5 @@ from .wrappers import Request, Response
 __version__ = "0.1.0"
 
 
-__all__ = ["App", "Dispatcher", "Request", "Response", "TemplateResponse", "json_response", "redirect",
-           *_errors]
+__all__ = ["App", "Dispatcher", "Request", "Response", "TemplateResponse", "flash", "json_response",
+           "redirect", *_errors]

@@ -2,10 +2,19 @@
 
 ``app.render("page.html", title="Home")`` returns a :class:`TemplateResponse`. The
 template is looked up at once (a missing one fails in the handler), and rendered
-when the ``App`` finishes the request, so ``request`` and ``url_for`` inside the
-template are the current request's (``url_for`` honours ``SCRIPT_NAME``) without
-any context-local state. A response rendered outside a request gets
-``request=None`` and the app's own ``url_for``.
+when the ``App`` finishes the request, so what the template gets is the current
+request's, without any context-local state:
+
+- ``request`` and ``url_for`` (which honours ``SCRIPT_NAME``);
+- ``get_flashed_messages(with_categories=False, category_filter=())``: the flash
+  messages, as :func:`framework.context.get_flashed_messages` gives them;
+- ``csrf_token()``: the token a login layer put in the environ
+  (:func:`framework.context.csrf_token`).
+
+A response rendered outside a request gets ``request=None``, the app's own
+``url_for``, a ``get_flashed_messages()`` that returns ``[]`` (no request, nothing
+flashed) and a ``csrf_token()`` that raises ``RuntimeError`` (a form without a
+token would be refused on submit). Keys given to ``render`` win over all of these.
 
 Jinja2 is imported on the first render or error page, not with ``framework``: an
 app that renders nothing starts without it.
@@ -15,10 +24,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
+from .context import csrf_token, get_flashed_messages
 from .wrappers import Response
 
 if TYPE_CHECKING:
@@ -26,7 +36,7 @@ if TYPE_CHECKING:
 
     from .wrappers import Request
 
-__all__ = ["BUILTIN_TEMPLATES", "TemplateResponse", "create_environment", "module_folder"]
+__all__ = ["BUILTIN_TEMPLATES", "TemplateResponse", "create_environment", "module_folder", "request_globals"]
 
 
 def _builtin_templates() -> str:
@@ -110,5 +120,25 @@ class TemplateResponse(Response):
         self._pending = None
         if request is not None and request.app is not None:
             url_for = request.url_for
-        context = {"request": request, "url_for": url_for, **self.context}
+        context = {"request": request, "url_for": url_for, **request_globals(request), **self.context}
         self.set_data(self.template.render(context))
+
+
+def _no_token() -> str:
+    raise RuntimeError("csrf_token() was called in a template rendered outside a request; "
+                       "render it for a request (app.render in a handler) to get a token.")
+
+
+def request_globals(request: Request | None) -> dict[str, Callable[..., Any]]:
+    """``get_flashed_messages`` and ``csrf_token`` for a template, bound to *request*.
+
+    Without a request: no messages, and ``csrf_token()`` raises ``RuntimeError``.
+    """
+    if request is None:
+        return {"get_flashed_messages": lambda with_categories=False, category_filter=(): [],
+                "csrf_token": _no_token}
+
+    def flashed(with_categories: bool = False, category_filter: Iterable[str] = ()) -> list[Any]:
+        return get_flashed_messages(request, with_categories, category_filter)
+
+    return {"get_flashed_messages": flashed, "csrf_token": lambda: csrf_token(request)}

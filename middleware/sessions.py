@@ -39,7 +39,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
-from werkzeug.http import dump_cookie, parse_cookie
+from werkzeug.http import dump_cookie
+from werkzeug.sansio.http import parse_cookie
 
 from .toolkit import rewrite_start_response
 
@@ -357,13 +358,17 @@ class Sessions:
 
     def load(self, header: str) -> dict[str, Any]:
         """The session in the ``Cookie`` *header*, or ``{}`` when it is missing or not valid."""
-        value = parse_cookie(header).get(self.cookie_name)
+        # PEP 3333 gives the header as latin-1; browsers send UTF-8. Werkzeug's WSGI
+        # parse_cookie decodes strictly (a 500 on a stray byte): decode here, forgivingly.
+        text = header.encode("latin-1", "replace").decode("utf-8", "replace")
+        value = parse_cookie(text).get(self.cookie_name)
         if not value:
             return {}
         try:
             data = self._serializer.loads(value, max_age=self.max_age)
         except SignatureExpired:
-            logger.debug("Session cookie %r is older than max_age=%s: a new session starts.",
+            logger.debug("Session cookie %r is older than max_age=%s (or dated in the future): "
+                         "a new session starts.",
                          self.cookie_name, self.max_age)
             return {}
         except BadSignature:
