@@ -95,11 +95,11 @@ class _Layer:
 
     app: WSGIApplication
     scope: PathScope
-    _everywhere: bool  # protect=None, no exempt: no path to look at
+    _scoped: bool  # False for protect=None and no exempt: no path to look at
 
     def _set_scope(self, protect: Iterable[str] | None, exempt: Iterable[str]) -> None:
         self.scope = PathScope(protect=protect, exempt=exempt)
-        self._everywhere = self.scope.protect is None and not self.scope.exempt
+        self._scoped = self.scope.protect is not None or bool(self.scope.exempt)
 
     def _passes(self, environ: WSGIEnvironment) -> bool:
         """Whether the request goes in untouched: already a user, a preflight, outside the scope."""
@@ -107,7 +107,7 @@ class _Layer:
             return True
         if environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
             return True
-        return not self._everywhere and not self.scope.covers(environ.get("PATH_INFO", ""))
+        return self._scoped and not self.scope.covers(environ.get("PATH_INFO", ""))
 
     def _scope_text(self) -> str:
         text = "" if self.scope.protect is None else f", protect={list(self.scope.protect)!r}"
@@ -171,7 +171,9 @@ class BasicAuth(_Layer):
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Let the request in with ``REMOTE_USER`` set, or answer 401."""
-        if self._passes(environ):
+        # The usual request (no user yet, not OPTIONS, every path covered) makes no call here.
+        if environ.get("REMOTE_USER") or (
+                (self._scoped or environ.get("REQUEST_METHOD") == "OPTIONS") and self._passes(environ)):
             return self.app(environ, start_response)
         user = self.authenticate(environ)
         if user is None:
@@ -266,6 +268,7 @@ class TokenAuth(_Layer):
             raise ValueError(f"TokenAuth's scheme must be a word such as 'Bearer', or None, not {scheme!r}.")
         self.app = app
         self.header, self.scheme = header, scheme
+        self._scheme = None if scheme is None else scheme.lower()  # Werkzeug lower-cases it
         self.realm = None if realm is None else _checked_realm("TokenAuth", realm)
         self.verify = verify
         self._set_scope(protect, exempt)
@@ -279,7 +282,8 @@ class TokenAuth(_Layer):
         # guessing a plain ``token in tokens`` (or ``==``) allows is gone, and the cost
         # stays O(1) in the number of tokens, unlike compare_digest against each one.
         self._mac = hashlib.blake2b(key=secrets.token_bytes(32), digest_size=32)
-        self._digests: dict[bytes, str] = {}
+        self._digests: dict[bytes, str] = {}  # MAC(token) -> user
+        self._headers: dict[bytes, str] = {}  # MAC(the header as sent: "Bearer <token>") -> user
         for token, user in (tokens or {}).items():
             if not isinstance(token, str) or not self._shape.fullmatch(token):
                 raise ValueError("Each TokenAuth token must be a non-empty string of "
@@ -288,6 +292,7 @@ class TokenAuth(_Layer):
             if not isinstance(user, str) or not user:
                 raise ValueError("TokenAuth's tokens map each token to a non-empty user name.")
             self._digests[self._digest(token)] = user
+            self._headers[self._digest(token if scheme is None else f"{scheme} {token}")] = user
         if tokens is not None and not self._digests:
             raise ValueError("TokenAuth needs at least one token in tokens={token: user}.")
         self._missing = self._challenge(401, "This resource needs an access token.", None)
@@ -295,9 +300,8 @@ class TokenAuth(_Layer):
         self._malformed = self._challenge(400, "The Authorization header is malformed.", "invalid_request")
 
     def _digest(self, token: str) -> bytes:
-        # Header values are Latin-1 in WSGI (PEP 3333), and tokens are ASCII.
         mac = self._mac.copy()
-        mac.update(token.encode("latin-1"))
+        mac.update(token.encode("utf-8", "surrogatepass"))  # any str, one way (tokens are ASCII)
         return mac.digest()
 
     def _challenge(self, code: int, description: str, error: str | None) -> WSGIApplication:
@@ -311,7 +315,18 @@ class TokenAuth(_Layer):
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Let the request in with ``REMOTE_USER`` set, or answer 401 (400 when malformed)."""
-        if self._passes(environ):
+        # The usual request (no user yet, not OPTIONS, every path covered) makes no call here.
+        if environ.get("REMOTE_USER") or (
+                (self._scoped or environ.get("REQUEST_METHOD") == "OPTIONS") and self._passes(environ)):
+            return self.app(environ, start_response)
+        value = environ.get(self._environ_key)
+        # Fast path: the exact header a client sends for a known token, looked up by its
+        # MAC as the tokens are (see __init__): no parse for the usual good request.
+        # Anything else (another spelling, a bad token) is parsed by Werkzeug below.
+        user = self._headers.get(self._digest(value)) if value and self._headers else None
+        if user is not None:
+            environ["REMOTE_USER"] = user
+            environ["AUTH_TYPE"] = "Bearer"
             return self.app(environ, start_response)
         token = self.token(environ)
         if token is None:
@@ -333,10 +348,10 @@ class TokenAuth(_Layer):
         value = environ.get(self._environ_key, "").strip()
         if not value:
             return None
-        if self.scheme is None:
+        if self._scheme is None:
             return value if _RAW_TOKEN.fullmatch(value) else ""
         auth = Authorization.from_header(value)
-        if auth is None or auth.type != self.scheme.lower():
+        if auth is None or auth.type != self._scheme:
             return None  # another scheme: no credentials for us (RFC 6750 3.1, no error code)
         token = auth.token
         return token if token and _B64TOKEN.fullmatch(token) else ""

@@ -336,16 +336,27 @@ def test_token_table_holds_digests_never_tokens():
     assert set(layer._digests).isdisjoint(TokenAuth(echo, tokens=TOKENS)._digests)
 
 
-def test_token_lookup_is_one_mac_whatever_the_token(monkeypatch):
-    """Known, unknown, long or short: one MAC of the token, then a dict lookup by digest."""
+def test_token_lookup_is_by_mac_whatever_the_token(monkeypatch):
+    """A known token: one MAC (of the header as sent); any other: the header's and the token's.
+
+    How close a guess is to a real token changes nothing: the same MACs, then dict
+    lookups by digests an attacker cannot compute.
+    """
     layer = TokenAuth(echo, tokens={f"token-{n}": f"user-{n}" for n in range(100)})
     macs = []
     real = layer._digest
-    monkeypatch.setattr(layer, "_digest", lambda token: macs.append(token) or real(token))
-    for token in ("token-7", "token-99", "token-8x", "t", "A" * 4096):
+    monkeypatch.setattr(layer, "_digest", lambda text: macs.append(text) or real(text))
+    for token, status in [("token-7", 200), ("token-99", 200), ("token-8x", 401), ("token-", 401),
+                          ("t", 401), ("A" * 4096, 401)]:
         macs.clear()
-        get(layer, Authorization=f"Bearer {token}")
-        assert macs == [token]
+        assert get(layer, Authorization=f"Bearer {token}").status_code == status
+        assert macs == ([f"Bearer {token}"] if status == 200 else [f"Bearer {token}", token])
+
+
+def test_token_other_spellings_of_a_good_header_take_the_parsed_path():
+    layer = TokenAuth(echo, tokens=TOKENS)
+    for header in (f"bearer {TOKEN}", f"BEARER  {TOKEN}", f"Bearer {TOKEN} "):
+        assert get(layer, Authorization=header).get_data(as_text=True) == "ci-bot|Bearer"
 
 
 def test_token_logs_failures_without_the_token(caplog):
