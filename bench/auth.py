@@ -3,6 +3,7 @@
 Run from the repository root::
 
     python bench/auth.py [--runs R] [--repeat R] [--batch N]
+    python bench/auth.py --instructions      # the overheads in instructions, under valgrind
 
 Two measurements, in one process:
 
@@ -18,6 +19,11 @@ Two measurements, in one process:
    Target: under 2 µs each.
 
 Exits 1 if the timing ratio is off by 10% or more, or an overhead is 2 µs or more.
+
+Wall-clock µs on a shared 2-core machine move by 2x with the load; ``--instructions``
+counts the same overheads with valgrind (as bench/instructions.py does: a process with
+``--warm`` calls and one with ``--warm`` + ``--calls``, the difference per call), in
+instructions and as a multiple of the bare app's own cost, which does not move.
 """
 
 from __future__ import annotations
@@ -25,12 +31,16 @@ from __future__ import annotations
 import argparse
 import base64
 import logging
+import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from worker import base_environ, calibrate, call_once, timed
+from worker import base_environ, calibrate, call_once, run_batch, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout, not an installed copy
 
@@ -98,22 +108,28 @@ def measure(app, base: dict, batch: int, repeat: int) -> tuple[float, float]:
     return statistics.median(runs), min(runs)
 
 
-def overhead(batch: int, repeat: int) -> bool:
-    """Per-request cost of each layer over the bare hello; whether each is under 2 µs."""
+def cases(hash_method: str = "scrypt") -> dict[str, tuple]:
+    """Name -> (app, environ): the bare app first, then each layer on a request it lets in."""
     base = base_environ("GET", "/")
-    users = {"alice": generate_password_hash("s3cret")}
-    cases = {  # name -> (app, environ)
+    users = {"alice": generate_password_hash("s3cret", method=hash_method)}
+    return {
+        "bare": (raw.hello(), base),
         "BasicAuth, cached login": (BasicAuth(raw.hello(), users=users),
                                     base | {"HTTP_AUTHORIZATION": basic("alice", "s3cret")}),
         "TokenAuth, good token": (TokenAuth(raw.hello(), tokens={TOKEN: "ci-bot"}),
                                   base | {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}),
         "BasicAuth, path not protected": (BasicAuth(raw.hello(), users=users, protect=["/admin"]), base),
     }
-    t0, t0_min = measure(raw.hello(), base, batch, repeat)
+
+
+def overhead(batch: int, repeat: int) -> bool:
+    """Per-request cost of each layer over the bare hello; whether each is under 2 µs."""
+    table = cases()
+    t0, t0_min = measure(*table.pop("bare"), batch, repeat)
     print(f"\nper-request overhead, median of {repeat} batches (min in brackets); "
           f"bare raw hello: {t0:.2f} µs ({t0_min:.2f})")
     ok = True
-    for name, (app, environ) in cases.items():
+    for name, (app, environ) in table.items():
         t, t_min = measure(app, environ, batch, repeat)
         over = t - t0
         ok = ok and over < LIMIT_US
@@ -122,12 +138,54 @@ def overhead(batch: int, repeat: int) -> bool:
     return ok
 
 
+def inner(case: int, calls: int) -> None:
+    """Answer *calls* requests of case number *case* (run under valgrind)."""
+    app, environ = list(cases("pbkdf2:sha256:1000").values())[case]
+    if call_once(app, environ)["status"] != "200 OK":
+        sys.exit(f"case {case}: not a 200")
+    run_batch(app, environ, calls)
+
+
+def count(case: int, calls: int) -> int:
+    """Instructions of a whole process answering *calls* requests of case *case*."""
+    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+            sys.executable, __file__, "--inner", str(case), str(calls)]
+    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
+    if done.returncode or not found:
+        raise RuntimeError(f"valgrind failed:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def instructions(warm: int, calls: int) -> None:
+    """Print each case's instructions per request and its overhead over the bare app."""
+    names = list(cases("pbkdf2:sha256:1000"))
+    per = [(count(n, warm + calls) - count(n, warm)) / calls for n in range(len(names))]
+    print(f"instructions per request, {calls} calls after {warm} (valgrind); bare: {per[0]:,.0f}")
+    for name, each in zip(names[1:], per[1:], strict=True):
+        over = each - per[0]
+        print(f"  {name:<32}{each:>9,.0f}  overhead {over:>7,.0f}  = {over / per[0]:.2f} x the bare app")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=41, help="wrong-password requests of each kind")
     parser.add_argument("--repeat", type=int, default=7, help="batches per overhead measurement")
     parser.add_argument("--batch", type=int, default=0, help="calls per batch (0: ~100 ms)")
+    parser.add_argument("--instructions", action="store_true", help="count instructions instead")
+    parser.add_argument("--warm", type=int, default=200, help="--instructions: calls before counting")
+    parser.add_argument("--calls", type=int, default=2000, help="--instructions: calls counted")
+    parser.add_argument("--inner", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.inner:
+        inner(*args.inner)
+        return 0
+    if args.instructions:
+        if shutil.which("valgrind") is None:
+            print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
+            return 2
+        instructions(args.warm, args.calls)
+        return 0
     logging.getLogger("middleware.auth").setLevel(logging.ERROR)  # the failures are on purpose
     print(f"Python {sys.version.split()[0]}")
     ok = timing(args.runs)

@@ -175,22 +175,21 @@ class BasicAuth(_Layer):
         if environ.get("REMOTE_USER") or (
                 (self._scoped or environ.get("REQUEST_METHOD") == "OPTIONS") and self._passes(environ)):
             return self.app(environ, start_response)
-        user = self.authenticate(environ)
+        header = environ.get("HTTP_AUTHORIZATION")
+        cache = self.cache
+        user = cache.get(header) if cache is not None and header else None  # the usual request
         if user is None:
-            return self._refuse(environ, start_response)
+            user = self._check(environ, header)
+            if user is None:
+                return self._refuse(environ, start_response)
         environ["REMOTE_USER"] = user
         environ["AUTH_TYPE"] = "Basic"
         return self.app(environ, start_response)
 
-    def authenticate(self, environ: WSGIEnvironment) -> str | None:
-        """The user name if the request's ``Authorization`` holds good Basic credentials."""
-        header = environ.get("HTTP_AUTHORIZATION")
+    def _check(self, environ: WSGIEnvironment, header: str | None) -> str | None:
+        """The user name if *header* holds good Basic credentials (remembered if so)."""
         if not header:
             return None
-        if self.cache is not None:
-            known = self.cache.get(header)
-            if known is not None:
-                return known
         auth = Authorization.from_header(header) if _BASIC_SHAPE.fullmatch(header) else None
         if auth is None or auth.type != "basic":
             if header[:6].lower() == "basic ":  # ours, but malformed; another scheme is not
@@ -323,7 +322,11 @@ class TokenAuth(_Layer):
         # Fast path: the exact header a client sends for a known token, looked up by its
         # MAC as the tokens are (see __init__): no parse for the usual good request.
         # Anything else (another spelling, a bad token) is parsed by Werkzeug below.
-        user = self._headers.get(self._digest(value)) if value and self._headers else None
+        user = None
+        if value and self._headers:
+            mac = self._mac.copy()  # self._digest(value), inline
+            mac.update(value.encode("utf-8", "surrogatepass"))
+            user = self._headers.get(mac.digest())
         if user is not None:
             environ["REMOTE_USER"] = user
             environ["AUTH_TYPE"] = "Bearer"

@@ -84,7 +84,9 @@ class SuccessCache:
 
     def get(self, material: str) -> str | None:
         """The value remembered for *material*, or ``None`` (never added, or expired)."""
-        entry = self._entries.get(self._digest(material))
+        mac = self._mac.copy()  # _digest inline: this runs on every cached request
+        mac.update(material.encode("utf-8", "surrogatepass"))
+        entry = self._entries.get(mac.digest())
         if entry is not None and entry[1] > time.monotonic():
             return entry[0]
         return None
