@@ -14,7 +14,9 @@ request's, without any context-local state:
 A response rendered outside a request gets ``request=None``, the app's own
 ``url_for``, a ``get_flashed_messages()`` that returns ``[]`` (no request, nothing
 flashed) and a ``csrf_token()`` that raises ``RuntimeError`` (a form without a
-token would be refused on submit). Keys given to ``render`` win over all of these.
+token would be refused on submit). Keys given to ``render`` win over all of these, and
+a ``get_flashed_messages`` or ``csrf_token`` the app put in ``app.jinja_env.globals``
+wins over ours.
 
 Jinja2 is imported on the first render or error page, not with ``framework``: an
 app that renders nothing starts without it.
@@ -120,7 +122,11 @@ class TemplateResponse(Response):
         self._pending = None
         if request is not None and request.app is not None:
             url_for = request.url_for
-        context = {"request": request, "url_for": url_for, **request_globals(request), **self.context}
+        context: dict[str, Any] = {"request": request, "url_for": url_for}
+        own = self.template.environment.globals  # an app's own jinja_env.globals win over ours
+        context.update((name, function) for name, function in request_globals(request).items()
+                       if name not in own)
+        context.update(self.context)
         self.set_data(self.template.render(context))
 
 

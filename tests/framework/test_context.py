@@ -162,3 +162,9 @@ def test_context_keys_win_over_the_globals(tmp_path):
     app = make_app(tmp_path)
     response = app.render("form.html", csrf_token=lambda: "given")
     assert response.get_data(as_text=True) == '<input name="csrf_token" value="given">'
+
+
+def test_the_apps_own_jinja_globals_win(tmp_path):
+    app = make_app(tmp_path)
+    app.jinja_env.globals["get_flashed_messages"] = lambda **options: [("info", "from the app")]
+    assert app.render("page.html").get_data(as_text=True).startswith("[info:from the app]|1|")
