@@ -78,24 +78,22 @@ def response_has_close_callbacks(response: Response) -> bool:
     return bool(response._on_close)
 
 
-def json_encoder(default: Callable[[Any], Any]) -> Callable[[Any], str]:
+def json_encoder(default: Callable[[Any], Any]) -> Callable[[Any, int], Iterator[str]]:
     """A compact JSON encoder (``ensure_ascii=False``, no circular check) calling *default*.
 
     ``json.dumps`` builds a new encoder for each call, which costs more than encoding a
     small dict; the C encoder (``json.encoder.c_make_encoder``, not public) is built
-    once here. Without it (a Python build lacking the accelerator), the public
-    ``JSONEncoder`` does the same work.
+    once here and returned as is: ``"".join(encode(value, 0))`` is the JSON text, with
+    no Python call in between. Without it (a Python build lacking the accelerator), the
+    public ``JSONEncoder.iterencode`` takes the same arguments.
     """
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:  # pragma: no cover - CPython always has it
-        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False,
-                                default=default).encode
-    iterencode: Callable[[Any, int], Iterator[str]] = make(
+        fallback = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False,
+                                    default=default).iterencode
+        return lambda value, _indent: fallback(value)
+    encode: Callable[[Any, int], Iterator[str]] = make(
         None, default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
-
-    def encode(value: Any) -> str:
-        return "".join(iterencode(value, 0))
-
     return encode
 
 

@@ -24,11 +24,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import BaseConverter
 
 from .errors import drop_body, error_app
-from .routing import Route, Router, converter_class, request_path
+from .routing import NOT_FOUND, Route, Router, converter_class, request_path
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -148,6 +148,8 @@ class Dispatcher:
         found = router.match(path, environ["REQUEST_METHOD"])
         if type(found) is tuple:
             return found
+        if found is NOT_FOUND:  # the common miss, without a call
+            raise NotFound()
         raise found.error(environ)  # type: ignore[union-attr]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:

@@ -76,7 +76,7 @@ def json_dumps(value: Any) -> bytes:
     No circular check: a cycle recurses until ``RecursionError``, answered as a 500
     like any handler error.
     """
-    return _encode(value).encode()
+    return "".join(_encode(value, 0)).encode()
 
 
 def plain_body(value: Any) -> tuple[bytes, str] | None:

@@ -74,7 +74,11 @@ def test_response_close_callbacks():
 
 
 def test_json_encoder_compact_non_ascii_with_default():
-    encode = json_encoder(lambda value: sorted(value))
+    iterencode = json_encoder(lambda value: sorted(value))
+
+    def encode(value):
+        return "".join(iterencode(value, 0))
+
     assert encode({"a": [1, 2.5, None, True], "é": "ü"}) == '{"a":[1,2.5,null,true],"é":"ü"}'
     assert encode({"s": {2, 1}}) == '{"s":[1,2]}'
 
