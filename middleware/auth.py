@@ -135,7 +135,7 @@ class BasicAuth(_Layer):
 
     Basic sends the password with every request and a good hash costs tens of
     milliseconds, so a successful check is remembered for ``cache_seconds`` (60 by
-    default), keyed by an HMAC of the credentials, never the password itself; wrong
+    default), keyed by a MAC of the whole header, never the password itself; wrong
     passwords are never cached.
 
     :param app: The WSGI application to protect.
