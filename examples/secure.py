@@ -63,13 +63,8 @@ import flask
 from django.conf import settings
 from markupsafe import escape
 
-from framework import App, redirect
-from framework.context import flash
-from middleware import Mount, Stack
-from middleware.auth import TokenAuth
-from middleware.authorize import Authorize
-from middleware.login import FormLogin
-from middleware.sessions import Sessions
+from framework import App, flash, redirect
+from middleware import Authorize, FormLogin, Mount, Sessions, Stack, TokenAuth
 
 FLASK_PREFIX, DJANGO_PREFIX = "/flask", "/django"
 

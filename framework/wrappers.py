@@ -433,15 +433,15 @@ class Request(_Request):
     def session(self) -> Any:
         """The session dict at ``environ["framework.session"]``, put there by a sessions layer.
 
-        ``RuntimeError`` without one (the built-in ``Sessions`` layer is planned).
+        ``RuntimeError`` without one: wrap the app in ``middleware.Sessions``.
         """
         try:
             return self.environ["framework.session"]
         except KeyError:
             raise RuntimeError(
                 "request.session needs a sessions layer around the app, one that puts the "
-                "session dict at environ['framework.session']; onion-wsgi's own Sessions "
-                "layer is not written yet (it is planned: see docs/roadmap.md)."
+                "session dict at environ['framework.session']: middleware.Sessions(app, "
+                "secret_key=...) (see docs/auth.md)."
             ) from None
 
     def url_for(self, name: str, /, **values: Any) -> str:
