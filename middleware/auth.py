@@ -273,14 +273,14 @@ class TokenAuth(_Layer):
         self._set_scope(protect, exempt)
         self._environ_key = "HTTP_" + header.upper().replace("-", "_")
         self._shape = _B64TOKEN if scheme is not None else _RAW_TOKEN
-        # The table is keyed by MACs of the tokens (keyed BLAKE2b, RFC 7693) under a key
+        # The table is keyed by MACs of the tokens (keyed BLAKE2s, RFC 7693) under a key
         # made here, never by the tokens. A lookup hashes the presented token (time independent of
         # its content) and finds the digest in a dict. Where that lookup spends time
         # depends only on digests an attacker cannot compute without the key, so timing
         # tells nothing about how close a guess is to a real token: the byte-by-byte
         # guessing a plain ``token in tokens`` (or ``==``) allows is gone, and the cost
         # stays O(1) in the number of tokens, unlike compare_digest against each one.
-        self._mac = hashlib.blake2b(key=secrets.token_bytes(32), digest_size=32)
+        self._mac = hashlib.blake2s(key=secrets.token_bytes(32), digest_size=32)
         self._digests: dict[bytes, str] = {}  # MAC(token) -> user
         self._headers: dict[bytes, str] = {}  # MAC(the header as sent: "Bearer <token>") -> user
         for token, user in (tokens or {}).items():

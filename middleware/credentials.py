@@ -18,7 +18,7 @@ timing does not tell which user names exist.
 
 Password hashes are slow on purpose (scrypt: tens of milliseconds). HTTP Basic
 sends the password with every request, so successful checks can be remembered for
-``cache_seconds``: the cache keys are MACs (keyed BLAKE2b) of the credentials under a
+``cache_seconds``: the cache keys are MACs (keyed BLAKE2s) of the credentials under a
 key made at start-up (:class:`SuccessCache`), never the passwords themselves, and only successes
 are cached (a wrong password always costs the full hash).
 """
@@ -56,9 +56,9 @@ class SuccessCache:
         cache.add("Basic YWxpY2U6czNjcmV0", "alice")   # what was checked, its user
         cache.get("Basic YWxpY2U6czNjcmV0")     # "alice" for the next 60 seconds, then None
 
-    The keys are keyed BLAKE2b digests (BLAKE2's MAC mode, RFC 7693) under a key made
+    The keys are keyed BLAKE2s digests (BLAKE2's MAC mode, RFC 7693) under a key made
     at start-up, so the passwords or headers remembered are never kept, and a lookup
-    takes time that depends only on digests nobody outside can compute. (Keyed BLAKE2b
+    takes time that depends only on digests nobody outside can compute. (Keyed BLAKE2s
     rather than HMAC: OpenSSL 3's HMAC costs several µs a call, too much on every
     request.) At most 10,000 entries; the oldest half goes when it is full.
 
@@ -73,7 +73,7 @@ class SuccessCache:
         if seconds <= 0:
             raise ValueError("A SuccessCache's seconds must be more than 0.")
         self.seconds = seconds
-        self._mac = hashlib.blake2b(key=secrets.token_bytes(32), digest_size=32)
+        self._mac = hashlib.blake2s(key=secrets.token_bytes(32), digest_size=32)
         self._entries: dict[bytes, tuple[str, float]] = {}
         self._lock = threading.Lock()
 

@@ -345,7 +345,7 @@ def test_token_lookup_is_by_mac_whatever_the_token(monkeypatch):
     layer = TokenAuth(echo, tokens={f"token-{n}": f"user-{n}" for n in range(100)})
     macs = []
 
-    class Spy:  # the layer's keyed BLAKE2b, recording what it hashes
+    class Spy:  # the layer's keyed BLAKE2s, recording what it hashes
         def __init__(self, mac):
             self.mac = mac
 
