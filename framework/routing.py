@@ -29,7 +29,8 @@ from werkzeug.routing import BaseConverter, BuildError, Map, Rule, ValidationErr
 from werkzeug.routing.exceptions import RequestRedirect
 
 from .compat import rule_converters, rule_parts
-from .wrappers import BAD_PERCENT, Response, wsgi_text
+from .parsing import BAD_PERCENT, wsgi_text
+from .wrappers import Response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment

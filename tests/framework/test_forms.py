@@ -164,7 +164,7 @@ def test_parse_urlencoded_equals_parse_qsl_on_random_texts():
 
     from werkzeug.datastructures import MultiDict
 
-    from framework.wrappers import parse_urlencoded
+    from framework.parsing import parse_urlencoded
 
     rng = random.Random(3333)
     pieces = ["a", "b", "=", "&", "+", "%26", "%3D", "%3d", "%25", "%2B", "%C3%A9", "é", "%20", " ", "%41"]

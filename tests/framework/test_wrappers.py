@@ -12,7 +12,8 @@ from werkzeug.datastructures import ImmutableMultiDict
 
 import framework.wrappers
 from framework import App, Request, Response
-from framework.wrappers import URLBuilder, parse_urlencoded
+from framework.parsing import parse_urlencoded
+from framework.wrappers import URLBuilder
 
 
 @pytest.fixture
