@@ -31,15 +31,13 @@ from __future__ import annotations
 import argparse
 import base64
 import logging
-import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from instructions import callgrind
 from worker import base_environ, calibrate, call_once, run_batch, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout, not an installed copy
@@ -149,13 +147,7 @@ def inner(case: int, calls: int) -> None:
 
 def count(case: int, calls: int) -> int:
     """Instructions of a whole process answering *calls* requests of case *case*."""
-    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-            sys.executable, __file__, "--inner", str(case), str(calls)]
-    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
-    found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
-    if done.returncode or not found:
-        raise RuntimeError(f"valgrind failed:\n{done.stderr[-2000:]}")
-    return int(found.group(1))
+    return callgrind(__file__, "--inner", str(case), str(calls))
 
 
 def instructions(warm: int, calls: int) -> None:

@@ -43,16 +43,24 @@ def inner(framework: str, scenario: str, calls: int) -> None:
     worker.run_batch(app, worker.scenario_environ(scenario), calls)
 
 
-def count(framework: str, scenario: str, calls: int) -> int:
-    """Instructions of a whole process answering *calls* requests."""
-    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-            sys.executable, __file__, "--inner", framework, scenario, str(calls)]
+def callgrind(script: str, *args: str) -> int:
+    """Instructions of a whole process ``python script args...``, counted by valgrind.
+
+    The bench scripts call themselves with an ``--inner`` mode that answers N requests;
+    ``bench/auth.py`` and ``bench/sessions.py`` use this too.
+    """
+    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, script, *args]
     # A fixed hash seed: dict and set layouts (and so the counts) repeat from run to run.
     done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
     found = COLLECTED.search(done.stderr)
     if done.returncode or not found:
-        raise RuntimeError(f"{framework} {scenario}: valgrind failed:\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"{' '.join(args)}: valgrind failed:\n{done.stderr[-2000:]}")
     return int(found.group(1))
+
+
+def count(framework: str, scenario: str, calls: int) -> int:
+    """Instructions of a whole process answering *calls* requests."""
+    return callgrind(__file__, "--inner", framework, scenario, str(calls))
 
 
 def main() -> int:

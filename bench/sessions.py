@@ -28,14 +28,12 @@ The instruction count is reported, not judged.
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
+from instructions import callgrind
 from worker import base_environ, calibrate, call_once, profile_batch, run_batch, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout, not an installed copy
@@ -129,19 +127,9 @@ def apps(name: str):
     return bare, build(name)
 
 
-COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
-
-
 def count(name: str, which: str, calls: int) -> int:
     """Instructions of a whole process answering *calls* requests (valgrind callgrind)."""
-    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-            sys.executable, __file__, "--inner", name, which, str(calls)]
-    # A fixed hash seed: dict and set layouts (and so the counts) repeat from run to run.
-    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
-    found = COLLECTED.search(done.stderr)
-    if done.returncode or not found:
-        raise RuntimeError(f"{name} {which}: valgrind failed:\n{done.stderr[-2000:]}")
-    return int(found.group(1))
+    return callgrind(__file__, "--inner", name, which, str(calls))
 
 
 def instructions(names: list[str], warm: int, calls: int) -> None:
