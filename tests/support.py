@@ -126,3 +126,33 @@ class Process:
         self.log.close()
         Path(self.log.name).unlink(missing_ok=True)
         return output
+
+
+class RedisServer(Process):
+    """A throwaway ``redis-server`` on 127.0.0.1 that keeps nothing on disk; stopped by PID.
+
+    :param port: The port (a free one when ``None``); give the old port to start it again.
+    """
+
+    def __init__(self, port: int | None = None) -> None:
+        program = require_program("redis-server", "apt-get install redis-server")
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
+        super().__init__([program, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                          "--appendonly", "no", "--dir", tempfile.gettempdir()],
+                         wait_for=("127.0.0.1", self.port), timeout=10)
+
+
+class MemcachedServer(Process):
+    """A throwaway ``memcached`` on 127.0.0.1 (TCP only); stopped by PID.
+
+    :param port: The port (a free one when ``None``).
+    """
+
+    def __init__(self, port: int | None = None) -> None:
+        program = require_program("memcached", "apt-get install memcached")
+        self.port = port or free_port()
+        self.url = f"memcached://127.0.0.1:{self.port}"
+        user = ["-u", "root"] if os.geteuid() == 0 else []  # memcached refuses root without -u
+        super().__init__([program, "-p", str(self.port), "-l", "127.0.0.1", "-U", "0", *user],
+                         wait_for=("127.0.0.1", self.port), timeout=10)
