@@ -44,7 +44,11 @@ setup(
         "framework.templates": ["*.html", "*.xml", "*.txt"],
         "middleware": ["py.typed"],
     },
-    install_requires=["Werkzeug>=3.0,<4", "Jinja2>=3.1", "itsdangerous>=2.1"],
+    install_requires=[
+        "Werkzeug>=3.0,<4", "Jinja2>=3.1", "itsdangerous>=2.1",
+        # RateLimit: limit strings, strategies and storages; the IETF fields as structured fields
+        "limits>=4.1", "http-sfv>=0.9.9",
+    ],
     extras_require={
         "test": TEST,
         "bench": BENCH,
@@ -53,6 +57,9 @@ setup(
         "waitress": ["waitress>=3.0"],
         "gevent": ["gevent>=23.9"],
         "uwsgi": ["uwsgi>=2.0.22"],
+        # RateLimit's shared storages (middleware.ratelimit names these extras when missing)
+        "redis": ["redis>=4.2"],
+        "memcached": ["pymemcache>=4"],
     },
     entry_points={"console_scripts": ["onion-wsgi = framework.cli:main"]},
     classifiers=[
