@@ -320,3 +320,109 @@ def test_cli_serves_the_secure_example():
             assert json.loads(r.read()) == {"user": "api-bot", "auth": "Bearer"}
     finally:
         server.stop()
+
+
+# -- api: TokenAuth + a per-user RateLimit ------------------------------------------------
+
+
+ALICE = {"Authorization": "Bearer alice-demo-token", "Accept": "application/json"}
+BOB = {"Authorization": "Bearer bob-demo-token", "Accept": "application/json"}
+
+
+@pytest.fixture
+def api_client():
+    """examples/api.py with a fresh memory storage and a limit of 3 a minute per user."""
+    from examples import api
+    from framework.testing import validated
+
+    return TestApp(validated(api.create_app(limit="3/minute", storage="memory://")))
+
+
+def test_api_user_gets_exactly_the_limit_then_429(api_client):
+    import re
+
+    for remaining in (2, 1, 0):
+        response = api_client.get("/api/whoami", headers=ALICE)
+        assert response.json == {"user": "alice"}
+        assert response.headers["RateLimit-Policy"] == '"default";q=3;w=60'
+        assert re.fullmatch(rf'"default";r={remaining};t=\d+', response.headers["RateLimit"])
+    refused = api_client.get("/api/whoami", headers=ALICE, status=429)
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["RateLimit-Policy"] == '"default";q=3;w=60'
+    assert re.fullmatch(r'"default";r=0;t=\d+', refused.headers["RateLimit"])
+    assert refused.content_type == "application/json"
+
+
+def test_api_counts_each_user_apart(api_client):
+    for _ in range(3):
+        api_client.get("/api/items", headers=ALICE)
+    api_client.get("/api/items", headers=ALICE, status=429)
+    response = api_client.get("/api/items", headers=BOB)
+    assert len(response.json["items"]) == 3
+    assert response.headers["RateLimit"].startswith('"default";r=2;')
+
+
+@pytest.mark.parametrize("headers", [
+    pytest.param({}, id="no-token"),
+    pytest.param({"Authorization": "Bearer not-a-demo-token"}, id="wrong-token"),
+])
+def test_api_without_a_valid_token_is_401_and_not_counted(api_client, headers):
+    for _ in range(5):
+        refused = api_client.get("/api/whoami", headers=headers | JSON, status=401)
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    assert api_client.get("/api/whoami", headers=ALICE).json == {"user": "alice"}
+
+
+def test_api_storage_comes_from_redis_url():
+    """``REDIS_URL`` names the storage of the module-level app (memory:// when unset)."""
+    code = ("import examples.api as a; print(a.STORAGE); "
+            "print(a.application.describe())")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "REDIS_URL"}
+    unset = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert unset.returncode == 0, unset.stderr
+    assert unset.stdout.splitlines()[0] == "memory://"
+    named = subprocess.run([sys.executable, "-c", "import examples.api as a; print(a.STORAGE)"],
+                           cwd=ROOT, env=env | {"REDIS_URL": "redis://127.0.0.1:1/0"},
+                           capture_output=True, text=True, timeout=60)
+    assert named.returncode == 0, named.stderr
+    assert named.stdout.strip() == "redis://127.0.0.1:1/0"
+
+
+def test_api_under_gunicorn_4_workers_with_redis_is_exact():
+    """The README's command: ``REDIS_URL=... gunicorn -w 4 examples.api:application``.
+
+    40 concurrent requests from one user, spread over 4 worker processes, against a
+    limit of 12: exactly 12 pass (a memory storage would let up to 48 through).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from support import RedisServer
+
+    redis = RedisServer()
+    port = free_port()
+    try:
+        server = Process([sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}",
+                          "examples.api:application"], cwd=ROOT,
+                         env={"REDIS_URL": f"{redis.url}/0", "RATE_LIMIT": "12/minute"},
+                         wait_for=("127.0.0.1", port), timeout=60)
+        try:
+            def call(_: int) -> int:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/api/whoami", headers=ALICE)
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        return response.status
+                except urllib.error.HTTPError as error:
+                    error.close()
+                    return error.code
+
+            with ThreadPoolExecutor(8) as pool:
+                statuses = list(pool.map(call, range(40)))
+            assert statuses.count(200) == 12 and statuses.count(429) == 28, statuses
+            bob = urllib.request.Request(f"http://127.0.0.1:{port}/api/whoami", headers=BOB)
+            with urllib.request.urlopen(bob, timeout=10) as response:
+                assert json.loads(response.read()) == {"user": "bob"}
+        finally:
+            server.stop()
+    finally:
+        redis.stop()
