@@ -156,6 +156,19 @@ def test_policy_field(limit, expected):
 )
 def test_ratelimit_field(usages, expected):
     assert ratelimit_field(usages) == expected
+    field = http_sfv.List()  # the same text as http_sfv's own List of Items
+    for name, remaining, reset in usages:
+        item = http_sfv.Item(name)
+        item.params["r"], item.params["t"] = remaining, reset
+        field.append(item)
+    assert str(field) == expected
+
+
+def test_ratelimit_field_refuses_what_is_not_a_structured_field():
+    with pytest.raises(ValueError):
+        ratelimit_field([Usage("caf\u00e9", 1, 1)])  # sf-string: printable ASCII only
+    with pytest.raises(ValueError):
+        ratelimit_field([Usage("default", 10**15, 1)])  # sf-integer: at most 15 digits
 
 
 @pytest.mark.parametrize(
