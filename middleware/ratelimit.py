@@ -68,7 +68,8 @@ KeyFunc = Callable[[Any], "str | None"]
 _ON_ERROR = ("allow", "deny", "memory")
 _METHOD = re.compile(r"[A-Z]+")
 # The client library of each storage scheme, and the extra that installs it.
-_EXTRAS = {"redis": ("redis", "redis"), "rediss": ("redis", "redis"), "redis+unix": ("redis", "redis"),
+_EXTRAS = {**dict.fromkeys(("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"),
+                           ("redis", "redis")),
            "memcached": ("pymemcache", "memcached")}
 
 
@@ -247,16 +248,22 @@ def _user_key(environ: WSGIEnvironment) -> str:
 def _storage_options(url: str, timeout: float) -> dict[str, Any]:
     """The client options that make a storage that does not answer in *timeout* seconds fail."""
     scheme = urlsplit(url).scheme
-    if scheme in ("redis", "rediss", "redis+unix"):
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
-        # No retries: redis-py retries 3 times with a backoff by default, which would
-        # turn a 0.5 s timeout into seconds.
-        return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0)}
     if scheme == "memcached":
         return {"connect_timeout": timeout, "timeout": timeout}
-    return {}
+    if scheme not in _EXTRAS:
+        return {}
+    sockets: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    if scheme == "redis+cluster":
+        return sockets
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # No retries: redis-py retries 3 times with a backoff by default, which would
+    # turn a 0.5 s timeout into seconds.
+    sockets["retry"] = Retry(NoBackoff(), 0)
+    if scheme == "redis+sentinel":  # the sentinels have connections of their own
+        return {**sockets, "sentinel_kwargs": dict(sockets)}
+    return sockets
 
 
 def _open_storage(storage: Any, timeout: float) -> Storage:
@@ -340,7 +347,8 @@ class RateLimit:
         ``"deny"`` (503 with ``Retry-After``) or ``"memory"`` (limits counted in this
         process until the storage answers again).
     :param storage_timeout: Seconds a Redis or Memcached storage may take to answer
-        (connect and each command) before it counts as down.
+        (connect and each command) before it counts as down; a ``Storage`` object
+        given as *storage* keeps its own client's timeouts.
     :param retry_interval: Seconds a failed storage is left alone before the next try.
     :param legacy_headers: Also send ``X-RateLimit-Limit``, ``X-RateLimit-Remaining``
         and ``X-RateLimit-Reset`` (an epoch time, as GitHub's API) for the limit with
@@ -407,10 +415,7 @@ class RateLimit:
             raise TypeError(f"RateLimit's key function returned {key!r}; it must return a str, or None "
                             "to exempt the request.")
         if self._warn_multiprocess and environ.get("wsgi.multiprocess"):
-            self._warn_multiprocess = False
-            logger.warning("RateLimit counts in memory (storage='memory://') under a server with several "
-                           "processes: each process has its own counters, so every limit is multiplied by "
-                           "the number of workers. Use storage='redis://...' or 'memcached://...'.")
+            self._warn_once()
         counted = self._count(rule, key)
         if counted is None:
             return self._storage_down(environ, start_response)
@@ -422,6 +427,16 @@ class RateLimit:
         refuse = error_app(TooManyRequests(f"Too many requests; try again in {wait} "
                                            f"second{'' if wait == 1 else 's'}.", retry_after=wait))
         return refuse(environ, _adding(start_response, fields))
+
+    def _warn_once(self) -> None:
+        """Say, once, that a memory storage under several processes multiplies every limit."""
+        with self._lock:  # several threads may see the first multiprocess request at once
+            if not self._warn_multiprocess:
+                return
+            self._warn_multiprocess = False
+        logger.warning("RateLimit counts in memory (storage='memory://') under a server with several "
+                       "processes: each process has its own counters, so every limit is multiplied by "
+                       "the number of workers. Use storage='redis://...' or 'memcached://...'.")
 
     def _count(self, rule: Rule, key: str) -> tuple[bool, tuple[Usage, ...]] | None:
         """Hit the rule's limits: ``(allowed, usages)``, or ``None`` when there is no storage to count in."""

@@ -219,6 +219,8 @@ def test_hide_password(url, shown):
         pytest.param("rediss://h:6379/0", {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
                      id="rediss"),
         pytest.param("memcached://h:11211", {"connect_timeout": 0.25, "timeout": 0.25}, id="memcached"),
+        pytest.param("redis+cluster://h:7000", {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
+                     id="redis-cluster"),
         pytest.param("memory://", {}, id="memory"),
     ],
 )
@@ -226,8 +228,14 @@ def test_storage_options(url, options):
     got = _storage_options(url, 0.25)
     retry = got.pop("retry", None)
     assert got == options
-    if url.startswith("redis"):
+    if url.startswith("redis:") or url.startswith("rediss:"):
         assert retry.get_retries() == 0  # redis-py's default retries would multiply the timeout
+
+
+def test_sentinel_timeouts_reach_the_sentinels_too():
+    options = _storage_options("redis+sentinel://h:26379/mymaster", 0.25)
+    assert options["sentinel_kwargs"]["socket_timeout"] == 0.25
+    assert options["sentinel_kwargs"]["retry"].get_retries() == options["retry"].get_retries() == 0
 
 
 def test_storage_timeout_reaches_the_clients():
