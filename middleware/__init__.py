@@ -15,8 +15,9 @@ a clear 4xx. Path prefixes in options match at segment boundaries: ``/admin`` co
 Compose layers with :class:`Stack` (first given is outermost); serve several apps in
 one with :class:`Mount`; ``ProxyFix`` is Werkzeug's. Authentication and authorization:
 :class:`BasicAuth`, :class:`TokenAuth`, :class:`Sessions`, :class:`FormLogin`,
-:class:`Authorize` (``docs/auth.md``). The other layers of the public API (rate
-limiting, static files, XSLT, proxy, compression, CORS) are coming (``docs/roadmap.md``). The helpers
+:class:`Authorize` (``docs/auth.md``). Rate limiting: :class:`RateLimit`
+(``docs/ratelimit.md``). The other layers of the public API (static files, XSLT,
+proxy, compression, CORS) are coming (``docs/roadmap.md``). The helpers
 for writing a layer of your own are the public :mod:`middleware.toolkit` (see
 ``docs/middleware.md``).
 """
@@ -27,7 +28,9 @@ from .auth import BasicAuth, TokenAuth
 from .authorize import Authorize
 from .login import FormLogin
 from .mount import Mount
+from .ratelimit import RateLimit
 from .sessions import Sessions
 from .stack import Stack
 
-__all__ = ["Authorize", "BasicAuth", "FormLogin", "Mount", "ProxyFix", "Sessions", "Stack", "TokenAuth"]
+__all__ = ["Authorize", "BasicAuth", "FormLogin", "Mount", "ProxyFix", "RateLimit", "Sessions", "Stack",
+           "TokenAuth"]
