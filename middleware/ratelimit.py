@@ -107,14 +107,6 @@ def parse_limit(owner: str, value: Any) -> tuple[RateLimitItem, ...]:
     return items
 
 
-@lru_cache(maxsize=4096)
-def _item(name: str, params: tuple[tuple[str, int], ...]) -> http_sfv.Item:
-    item = http_sfv.Item(name)
-    for key, number in params:
-        item.params[key] = number
-    return item
-
-
 def policy_field(name: str, items: Iterable[RateLimitItem]) -> str:
     """The ``RateLimit-Policy`` value of a rule: one item per limit, with quota ``q`` and window ``w``.
 
@@ -124,7 +116,10 @@ def policy_field(name: str, items: Iterable[RateLimitItem]) -> str:
         # '"default";q=10;w=1, "default";q=1000;w=86400'
     """
     field = http_sfv.List()
-    field.extend(_item(name, (("q", item.amount), ("w", item.get_expiry()))) for item in items)
+    for item in items:
+        member = http_sfv.Item(name)
+        member.params["q"], member.params["w"] = item.amount, item.get_expiry()
+        field.append(member)
     return str(field)
 
 
