@@ -126,22 +126,24 @@ def measure(app, environ: dict, batch: int, repeat: int) -> float:
 def report(per: dict[str, float], unit: str) -> bool:
     """Print each limiter's cost and overhead over its bare app; whether ours wins on each storage."""
     bare = {"RateLimit": per["raw hello (bare)"], "flask-limiter": per["Flask hello (bare)"]}
+    digits = 2 if unit == "µs" else 0  # instructions are whole
     overheads: dict[str, dict[str, float]] = {}
     for name, value in per.items():
         if "(bare)" in name:
-            print(f"  {name:<26}{value:>12,.2f} {unit}")
+            print(f"  {name:<26}{value:>12,.{digits}f} {unit}")
             continue
         who, storage = name.split(", ")
         over = value - bare[who]
         overheads.setdefault(storage, {})[who] = over
-        print(f"  {name:<26}{value:>12,.2f} {unit}  overhead {over:>10,.2f} {unit}")
+        print(f"  {name:<26}{value:>12,.{digits}f} {unit}  overhead {over:>10,.{digits}f} {unit}")
     ok = True
     for storage, pair in overheads.items():
         ours, theirs = pair["RateLimit"], pair["flask-limiter"]
         wins = ours < theirs
         ok = ok and wins
-        print(f"  {storage:<7} overhead: RateLimit {ours:,.2f} vs flask-limiter {theirs:,.2f} {unit}"
-              f" = {theirs / ours:.1f}x  " + ("OK" if wins else "NOT below flask-limiter"))
+        print(f"  {storage:<7} overhead: RateLimit {ours:,.{digits}f} vs flask-limiter "
+              f"{theirs:,.{digits}f} {unit} = {theirs / ours:.1f}x  "
+              + ("OK" if wins else "NOT below flask-limiter"))
     return ok
 
 
