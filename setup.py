@@ -24,6 +24,11 @@ TEST = [
     "supervisor>=4.2",
     # the browser tests (tests/browser): Debian's chromium and chromium-driver drive it
     "selenium>=4.11",
+    # property tests (redirects, cookies, sessions)
+    "hypothesis>=6.100",
+    # RateLimit against real servers (tests/middleware/test_ratelimit_servers.py)
+    "redis>=4.2",
+    "pymemcache>=4",
 ]
 # Servers built from source: uWSGI needs a C compiler, mod_wsgi Apache's apxs (apache2-dev).
 DEPLOY = ["uwsgi>=2.0.22", "mod_wsgi>=5.0"]

@@ -257,8 +257,7 @@ def test_layers_that_do_not_exist_are_said_to_be_coming(path):
     ("text", "expected"),
     [
         pytest.param("Wrap it in `StaticFiles(app)` first.", ["1: StaticFiles"], id="claim"),
-        pytest.param("1. `RateLimit` early\n2. `Compress` last", ["1: RateLimit", "2: Compress"],
-                     id="list-items"),
+        pytest.param("1. `CORS` early\n2. `Compress` last", ["1: CORS", "2: Compress"], id="list-items"),
         pytest.param("| `StaticFiles` | files |", ["1: StaticFiles"], id="table-row"),
         pytest.param("Templates get `static_url(path)`\nand `Compress(app)`.",
                      ["1: static_url", "1: Compress"], id="continued-paragraph"),
