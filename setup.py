@@ -32,7 +32,8 @@ TEST = [
 ]
 # Servers built from source: uWSGI needs a C compiler, mod_wsgi Apache's apxs (apache2-dev).
 DEPLOY = ["uwsgi>=2.0.22", "mod_wsgi>=5.0"]
-BENCH = ["Flask>=3.0", "bottle>=0.12", "falcon>=3.1", "pyramid>=2.0", "pyinstrument>=4.6"]
+BENCH = ["Flask>=3.0", "bottle>=0.12", "falcon>=3.1", "pyramid>=2.0", "pyinstrument>=4.6",
+         "flask-limiter>=3.5", "redis>=4.2"]
 
 setup(
     name="onion-wsgi",
