@@ -30,9 +30,17 @@ def param_json():
     return app
 
 
-def routes():
+def _routes(static_view, dynamic_view):
+    """The 200 rules of the routes scenarios: /s{i} static, /r{i}/<id>/items dynamic."""
     app = bottle.Bottle()
+    for i in range(N_ROUTES):
+        app.get(f"/s{i}", callback=static_view(i))
+    for i in range(N_ROUTES):
+        app.get(f"/r{i}/<id:int>/items", callback=dynamic_view(i))
+    return app
 
+
+def routes():
     def static_view(i):
         def view():
             bottle.response.content_type = "text/plain; charset=utf-8"
@@ -43,11 +51,7 @@ def routes():
     def dynamic_view(i):
         return lambda id: {"route": i, "id": id}
 
-    for i in range(N_ROUTES):
-        app.get(f"/s{i}", callback=static_view(i))
-    for i in range(N_ROUTES):
-        app.get(f"/r{i}/<id:int>/items", callback=dynamic_view(i))
-    return app
+    return _routes(static_view, dynamic_view)
 
 
 def hello_response():
@@ -62,8 +66,6 @@ def hello_response():
 
 
 def routes_response():
-    app = bottle.Bottle()
-
     def static_view(i):
         return lambda: bottle.HTTPResponse(
             f"static {i}", headers={"Content-Type": "text/plain; charset=utf-8"})
@@ -72,11 +74,7 @@ def routes_response():
         return lambda id: bottle.HTTPResponse(json.dumps({"route": i, "id": id}),
                                               headers={"Content-Type": "application/json"})
 
-    for i in range(N_ROUTES):
-        app.get(f"/s{i}", callback=static_view(i))
-    for i in range(N_ROUTES):
-        app.get(f"/r{i}/<id:int>/items", callback=dynamic_view(i))
-    return app
+    return _routes(static_view, dynamic_view)
 
 
 def query_form():

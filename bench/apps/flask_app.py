@@ -25,20 +25,24 @@ def param_json():
     return app
 
 
-def routes():
+def _routes(static_view, dynamic_view):
+    """The 200 rules of the routes scenarios: /s{i} static, /r{i}/<id>/items dynamic."""
     app = Flask(__name__)
+    for i in range(N_ROUTES):
+        app.add_url_rule(f"/s{i}", f"s{i}", static_view(i), methods=["GET"])
+    for i in range(N_ROUTES):
+        app.add_url_rule(f"/r{i}/<int:id>/items", f"r{i}", dynamic_view(i), methods=["GET"])
+    return app
 
+
+def routes():
     def static_view(i):
         return lambda: f"static {i}"
 
     def dynamic_view(i):
         return lambda id: {"route": i, "id": id}
 
-    for i in range(N_ROUTES):
-        app.add_url_rule(f"/s{i}", f"s{i}", static_view(i), methods=["GET"])
-    for i in range(N_ROUTES):
-        app.add_url_rule(f"/r{i}/<int:id>/items", f"r{i}", dynamic_view(i), methods=["GET"])
-    return app
+    return _routes(static_view, dynamic_view)
 
 
 def hello_response():
@@ -52,19 +56,13 @@ def hello_response():
 
 
 def routes_response():
-    app = Flask(__name__)
-
     def static_view(i):
         return lambda: Response(f"static {i}", mimetype="text/plain")
 
     def dynamic_view(i):
         return lambda id: jsonify(route=i, id=id)
 
-    for i in range(N_ROUTES):
-        app.add_url_rule(f"/s{i}", f"s{i}", static_view(i), methods=["GET"])
-    for i in range(N_ROUTES):
-        app.add_url_rule(f"/r{i}/<int:id>/items", f"r{i}", dynamic_view(i), methods=["GET"])
-    return app
+    return _routes(static_view, dynamic_view)
 
 
 def query_form():

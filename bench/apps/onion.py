@@ -26,20 +26,24 @@ def param_json():
     return app
 
 
-def routes():
+def _routes(static_view, dynamic_view):
+    """The 200 rules of the routes scenarios: /s{i} static, /r{i}/<id>/items dynamic."""
     app = App(__name__)
+    for i in range(N_ROUTES):
+        app.route(f"/s{i}", methods=["GET"], name=f"s{i}")(static_view(i))
+    for i in range(N_ROUTES):
+        app.route(f"/r{i}/<int:id>/items", methods=["GET"], name=f"r{i}")(dynamic_view(i))
+    return app
 
+
+def routes():
     def static_view(i):
         return lambda request: (f"static {i}", {"Content-Type": "text/plain; charset=utf-8"})
 
     def dynamic_view(i):
         return lambda request, id: {"route": i, "id": id}
 
-    for i in range(N_ROUTES):
-        app.route(f"/s{i}", methods=["GET"], name=f"s{i}")(static_view(i))
-    for i in range(N_ROUTES):
-        app.route(f"/r{i}/<int:id>/items", methods=["GET"], name=f"r{i}")(dynamic_view(i))
-    return app
+    return _routes(static_view, dynamic_view)
 
 
 def hello_response():
@@ -53,19 +57,13 @@ def hello_response():
 
 
 def routes_response():
-    app = App(__name__)
-
     def static_view(i):
         return lambda request: Response(f"static {i}", mimetype="text/plain")
 
     def dynamic_view(i):
         return lambda request, id: json_response({"route": i, "id": id})
 
-    for i in range(N_ROUTES):
-        app.route(f"/s{i}", methods=["GET"], name=f"s{i}")(static_view(i))
-    for i in range(N_ROUTES):
-        app.route(f"/r{i}/<int:id>/items", methods=["GET"], name=f"r{i}")(dynamic_view(i))
-    return app
+    return _routes(static_view, dynamic_view)
 
 
 def query_form():
