@@ -40,7 +40,7 @@ from werkzeug.datastructures import Authorization
 from werkzeug.exceptions import HTTPException
 
 from .credentials import Credentials, SuccessCache
-from .toolkit import PathScope, error_app
+from .toolkit import PathScope, error_app, is_preflight
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -105,7 +105,7 @@ class _Layer:
         """Whether the request goes in untouched: already a user, a preflight, outside the scope."""
         if environ.get("REMOTE_USER"):
             return True
-        if environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+        if is_preflight(environ):
             return True
         return self._scoped and not self.scope.covers(environ.get("PATH_INFO", ""))
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import Forbidden, Unauthorized
 
-from .toolkit import PrefixMap, error_app
+from .toolkit import PrefixMap, error_app, is_preflight
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -122,7 +122,7 @@ class Authorize:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Pass the request in, or answer 401/403."""
-        if environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+        if is_preflight(environ):
             return self.app(environ, start_response)
         allowed = self.allows(environ.get("PATH_INFO") or "/", environ.get("REMOTE_USER"), environ)
         if allowed:

@@ -28,20 +28,21 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData
 from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed, Unauthorized
 from werkzeug.http import dump_cookie
 from werkzeug.wrappers import Request as BaseRequest
 
 from framework.app import App
 
+from .cookies import samesite_option, secret_keys, timed_serializer
 from .credentials import Credentials
-from .toolkit import PathScope, error_app, rewrite_start_response, wants_json
+from .toolkit import PathScope, error_app, is_preflight, rewrite_start_response, wants_json
 
 if TYPE_CHECKING:
     import jinja2
@@ -101,16 +102,6 @@ def _token(key: bytes, nonce: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def _secret_keys(secret_key: Any) -> list[bytes]:
-    """*secret_key* (one key or a list, the first signing) as a list of bytes."""
-    keys = [secret_key] if isinstance(secret_key, (str, bytes)) else secret_key
-    if not isinstance(keys, Sequence) or not keys or not all(
-            isinstance(key, (str, bytes)) and key for key in keys):
-        raise TypeError("FormLogin's secret_key must be a non-empty string (or bytes), or a list of them "
-                        "whose first signs and all verify, e.g. secret_key=os.environ['SECRET_KEY'].")
-    return [key.encode() if isinstance(key, str) else key for key in keys]
-
-
 def _check_cookie(cookie_name: Any, max_age: Any, secure: bool, samesite: Any) -> str:
     """Check the cookie options; return *samesite* spelled as browsers expect."""
     if not isinstance(cookie_name, str) or not _COOKIE_NAME.match(cookie_name):
@@ -121,12 +112,7 @@ def _check_cookie(cookie_name: Any, max_age: Any, secure: bool, samesite: Any) -
                          "otherwise).")
     if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age <= 0:
         raise ValueError(f"FormLogin's max_age must be a number of seconds above 0, not {max_age!r}.")
-    same = samesite.capitalize() if isinstance(samesite, str) else samesite
-    if same not in ("Lax", "Strict", "None"):
-        raise ValueError(f"FormLogin's samesite must be 'Lax', 'Strict' or 'None', not {samesite!r}.")
-    if same == "None" and not secure:
-        raise ValueError("samesite='None' needs secure=True: browsers refuse such a cookie over HTTP.")
-    return str(same)
+    return samesite_option(samesite, secure, "FormLogin")
 
 
 def _wsgi_quote(text: str, safe: str = _URL_SAFE) -> str:
@@ -183,9 +169,8 @@ class FormLogin:
                  samesite: str = "Lax", template: str = "login.html", templates: str | None = None) -> None:
         self.app = app
         self._credentials = Credentials(users=users, verify=verify, owner="FormLogin")
-        keys = _secret_keys(secret_key)
-        # itsdangerous signs with the LAST key of a list; ours signs with the first.
-        self._serializer = URLSafeTimedSerializer(list(reversed(keys)), salt="middleware.login")
+        keys = secret_keys(secret_key, "FormLogin")
+        self._serializer = timed_serializer(keys, "middleware.login")
         self._csrf_keys = [hashlib.sha256(b"middleware.login csrf\0" + key).digest() for key in keys]
         for name, path in (("login_path", login_path), ("logout_path", logout_path)):
             if not isinstance(path, str) or not path.startswith("/"):
@@ -238,7 +223,7 @@ class FormLogin:
             return self._login(environ, start_response, state, nonce)
         if path == self.logout_path:
             return self._logout(environ, start_response, state)
-        if not environ.get("REMOTE_USER") and self.scope.covers(path) and not _preflight(environ):
+        if not environ.get("REMOTE_USER") and self.scope.covers(path) and not is_preflight(environ):
             return self._challenge(environ, start_response)
         if state is not None:
             return self.app(environ, start_response)
@@ -400,11 +385,6 @@ class _FormChallenge(Unauthorized):
                     ) -> list[tuple[str, str]]:
         """The headers of a 401, with the ``Form`` challenge."""
         return [*super().get_headers(environ, scope), ("WWW-Authenticate", "Form")]
-
-
-def _preflight(environ: WSGIEnvironment) -> bool:
-    """A CORS preflight carries no credentials: it passes (Fetch standard, CORS-preflight)."""
-    return environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
 
 
 def _query_next(query: str) -> str:

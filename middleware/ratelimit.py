@@ -54,7 +54,7 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
-from .toolkit import PrefixMap, error_app
+from .toolkit import PrefixMap, error_app, is_preflight
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -401,7 +401,7 @@ class RateLimit:
         """Count the request; pass it in with the fields, or answer 429 (503 when the storage is down)."""
         method = environ.get("REQUEST_METHOD") or "GET"
         rule = self.rules.find(method, environ.get("PATH_INFO") or "/")
-        if rule is None or (method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ):
+        if rule is None or is_preflight(environ):
             return self.app(environ, start_response)
         key = self._key(environ)
         if key is None:

@@ -38,9 +38,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, BadSignature, SignatureExpired
 from werkzeug.http import dump_cookie
 from werkzeug.sansio.http import parse_cookie
+
+from .cookies import samesite_option, secret_keys, timed_serializer
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -50,7 +52,6 @@ __all__ = ["Session", "Sessions"]
 
 logger = logging.getLogger("middleware.sessions")
 
-_SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 # RFC 6265 4.1.1: a cookie name is an RFC 2616 token.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Browsers keep cookies up to about 4 KB, name and attributes included (RFC 6265 6.1).
@@ -230,19 +231,6 @@ class Session(dict[str, Any]):
         dict.clear(self)
 
 
-def _secret_keys(secret_key: Any) -> list[str | bytes]:
-    """The keys as a list, the signing one first; a full-sentence error for anything else."""
-    keys = [secret_key] if isinstance(secret_key, (str, bytes)) else secret_key
-    if not isinstance(keys, (list, tuple)) or not keys:
-        raise TypeError("Sessions needs secret_key: a str or bytes, or a list of them (the first "
-                        f"signs, all verify), e.g. secrets.token_hex(32); got {secret_key!r}.")
-    for key in keys:
-        if not isinstance(key, (str, bytes)) or not key:
-            raise TypeError("Each of Sessions' secret keys must be a non-empty str or bytes, "
-                            "e.g. secrets.token_hex(32).")
-    return list(keys)
-
-
 def _max_age(max_age: Any) -> int | None:
     if max_age is None:
         return None
@@ -306,16 +294,11 @@ class Sessions:
                  cookie_name: str = "session", max_age: int | timedelta | None = None,
                  secure: bool = False, samesite: str = "Lax", path: str = "/",
                  domain: str | None = None, salt: str | bytes = "onion-wsgi.session") -> None:
-        keys = _secret_keys(secret_key)
+        keys = secret_keys(secret_key, "Sessions")
         if not isinstance(cookie_name, str) or not _TOKEN.fullmatch(cookie_name):
             raise ValueError(f"Sessions' cookie_name must be a cookie name (letters, digits, "
                              f"'-', '_', '.'), not {cookie_name!r}.")
-        if not isinstance(samesite, str) or samesite.lower() not in _SAMESITE:
-            raise ValueError(f"Sessions' samesite must be 'Lax', 'Strict' or 'None', not {samesite!r}.")
-        samesite = _SAMESITE[samesite.lower()]
-        if samesite == "None" and not secure:
-            raise ValueError("Sessions(samesite='None') needs secure=True: browsers refuse a "
-                             "SameSite=None cookie without Secure.")
+        samesite = samesite_option(samesite, secure, "Sessions")
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"Sessions' path must start with '/', not {path!r}.")
         if domain is not None and (not isinstance(domain, str) or not domain):
@@ -329,8 +312,7 @@ class Sessions:
         self.samesite = samesite
         self.path = path
         self.domain = domain
-        # itsdangerous signs with the last key of a list and verifies with all of them.
-        self._serializer = URLSafeTimedSerializer(keys[::-1], salt=salt)  # type: ignore[arg-type]
+        self._serializer = timed_serializer(keys, salt)
         self._key_count = len(keys)
 
     def describe(self) -> str:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ClosingIterator", "ETagPolicy", "PathScope", "PrefixMap", "ResponseRewriter", "Rewrite",
-    "close_iterable", "error_app", "fix_rewritten_headers", "headers_of", "path_matches",
+    "close_iterable", "error_app", "fix_rewritten_headers", "headers_of", "is_preflight", "path_matches",
     "rewrite_start_response", "wants_json",
 ]
 
@@ -133,6 +133,15 @@ def headers_of(pairs: _HeaderList) -> Headers:
     Changing the ``Headers`` does not change *pairs*.
     """
     return headers_from_pairs(list(pairs))
+
+
+def is_preflight(environ: WSGIEnvironment) -> bool:
+    """Whether the request is a CORS preflight (``OPTIONS`` with ``Access-Control-Request-Method``).
+
+    Browsers send it on their own, without credentials (Fetch standard, "CORS-preflight
+    request"), so the auth and rate-limit layers let it through.
+    """
+    return environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
 
 
 def _prefix_list(option: str, prefixes: Iterable[str]) -> list[str]:

@@ -29,6 +29,7 @@ from middleware.toolkit import (
     error_app,
     fix_rewritten_headers,
     headers_of,
+    is_preflight,
     path_matches,
     rewrite_start_response,
     wants_json,
@@ -803,3 +804,18 @@ def test_every_public_name_of_the_toolkit_is_imported_and_tested_here():
     assert sorted(toolkit.__all__) == sorted(name.strip(" ,") for name in imported.splitlines()[1:])
     for name in toolkit.__all__:
         assert getattr(toolkit, name).__doc__, f"{name} has no docstring"
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        pytest.param({"REQUEST_METHOD": "OPTIONS", "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST"}, True,
+                     id="preflight"),
+        pytest.param({"REQUEST_METHOD": "OPTIONS"}, False, id="plain-options"),
+        pytest.param({"REQUEST_METHOD": "GET", "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST"}, False,
+                     id="header-on-get"),
+        pytest.param({}, False, id="no-method"),
+    ],
+)
+def test_is_preflight(environ, expected):
+    assert is_preflight(environ) is expected
