@@ -30,12 +30,10 @@ def param_json():
     return config.make_wsgi_app()
 
 
-def routes():
+def _routes(dynamic_view, renderer=None):
+    """The 200 rules of the routes scenarios: /s{i} static, /r{i}/<id>/items dynamic."""
     def static_view(i):
         return lambda request: Response(f"static {i}", content_type="text/plain")
-
-    def dynamic_view(i):
-        return lambda request: {"route": i, "id": int(request.matchdict["id"])}
 
     with Configurator() as config:
         for i in range(N_ROUTES):
@@ -44,25 +42,18 @@ def routes():
         for i in range(N_ROUTES):
             config.add_route(f"r{i}", rf"/r{i}/{{id:\d+}}/items")
             config.add_view(dynamic_view(i), route_name=f"r{i}", request_method="GET",
-                            renderer="json")
+                            renderer=renderer)
     return config.make_wsgi_app()
+
+
+def routes():
+    return _routes(lambda i: lambda request: {"route": i, "id": int(request.matchdict["id"])},
+                   renderer="json")
 
 
 def routes_response():
-    def static_view(i):
-        return lambda request: Response(f"static {i}", content_type="text/plain")
-
-    def dynamic_view(i):
-        return lambda request: Response(json_body={"route": i, "id": int(request.matchdict["id"])})
-
-    with Configurator() as config:
-        for i in range(N_ROUTES):
-            config.add_route(f"s{i}", f"/s{i}")
-            config.add_view(static_view(i), route_name=f"s{i}", request_method="GET")
-        for i in range(N_ROUTES):
-            config.add_route(f"r{i}", rf"/r{i}/{{id:\d+}}/items")
-            config.add_view(dynamic_view(i), route_name=f"r{i}", request_method="GET")
-    return config.make_wsgi_app()
+    return _routes(lambda i: lambda request: Response(
+        json_body={"route": i, "id": int(request.matchdict["id"])}))
 
 
 def form_view(request):
