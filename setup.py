@@ -29,11 +29,15 @@ TEST = [
     # RateLimit against real servers (tests/middleware/test_ratelimit_servers.py)
     "redis>=4.2",
     "pymemcache>=4",
+    # XSLT (lxml), Compress's brotli, StaticFiles' and Proxy's real-client tests
+    "lxml>=5.0",
+    "brotli>=1.1",
+    "httpx>=0.27",
 ]
 # Servers built from source: uWSGI needs a C compiler, mod_wsgi Apache's apxs (apache2-dev).
 DEPLOY = ["uwsgi>=2.0.22", "mod_wsgi>=5.0"]
 BENCH = ["Flask>=3.0", "bottle>=0.12", "falcon>=3.1", "pyramid>=2.0", "pyinstrument>=4.6",
-         "flask-limiter>=3.5", "redis>=4.2"]
+         "flask-limiter>=3.5", "redis>=4.2", "whitenoise>=6.6", "lxml>=5.0", "brotli>=1.1"]
 
 setup(
     name="onion-wsgi",
@@ -54,6 +58,8 @@ setup(
         "Werkzeug>=3.0,<4", "Jinja2>=3.1", "itsdangerous>=2.1",
         # RateLimit: limit strings, strategies and storages; the IETF fields as structured fields
         "limits>=4.1", "http-sfv>=0.9.9",
+        # Proxy: connection pools to the upstreams
+        "urllib3>=2.0",
     ],
     extras_require={
         "test": TEST,
@@ -66,6 +72,10 @@ setup(
         # RateLimit's shared storages (middleware.ratelimit names these extras when missing)
         "redis": ["redis>=4.2"],
         "memcached": ["pymemcache>=4"],
+        # XSLT's transforms (middleware.xslt names this extra when lxml is missing)
+        "xslt": ["lxml>=5.0"],
+        # brotli for Compress and for `python -m framework assets` (.br siblings)
+        "brotli": ["brotli>=1.1"],
     },
     entry_points={"console_scripts": ["onion-wsgi = framework.cli:main"]},
     classifiers=[
