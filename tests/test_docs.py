@@ -232,11 +232,16 @@ def prose_items(text: str) -> list[tuple[int, str]]:
     return [(number, " ".join(lines)) for number, lines in items if lines]
 
 
-def future_claims(text: str) -> list[str]:
-    """``line: name`` for every mention of a layer that does not exist yet, not said to be coming."""
-    import middleware
+def future_claims(text: str, missing: set[str] | None = None) -> list[str]:
+    """``line: name`` for every mention of a layer that does not exist yet, not said to be coming.
 
-    missing = {name for name, layer in PLANNED.items() if not hasattr(middleware, layer)}
+    *missing* is the set of planned names that do not exist (default: those whose layer
+    ``middleware`` does not export).
+    """
+    if missing is None:
+        import middleware
+
+        missing = {name for name, layer in PLANNED.items() if not hasattr(middleware, layer)}
     return [
         f"{number}: {match.group(1)}"
         for number, item in prose_items(text)
@@ -269,4 +274,6 @@ def test_layers_that_do_not_exist_are_said_to_be_coming(path):
     ],
 )
 def test_future_claims(text, expected):
-    assert future_claims(text) == expected
+    # The checker itself, with every planned name taken as missing (they all land in time).
+    missing = set(PLANNED) - {"Stack", "ProxyFix"}
+    assert future_claims(text, missing) == expected
