@@ -18,9 +18,17 @@ Keys and values are paths relative to the directory, with forward slashes.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import mimetypes
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-__all__ = ["MANIFEST_NAME", "MANIFEST_VERSION", "read_manifest"]
+__all__ = ["MANIFEST_NAME", "MANIFEST_VERSION", "AssetsReport", "build_assets", "fingerprint",
+           "fingerprinted_name", "is_compressible", "read_manifest"]
 
 #: The manifest's file name inside the static directory.
 MANIFEST_NAME = "manifest.json"
@@ -98,3 +106,236 @@ def read_manifest(path: str) -> dict[str, str]:
         _check_relative(name, "key", path): _check_relative(target, "value", path)
         for name, target in data["paths"].items()
     }
+
+
+# --- building ------------------------------------------------------------------------------
+
+#: Suffixes worth compressing besides ``text/*`` (already-compressed images, fonts,
+#: archives and media are left alone: compressing them again saves nothing).
+COMPRESSIBLE_SUFFIXES = frozenset({
+    ".js", ".mjs", ".cjs", ".json", ".map", ".svg", ".xml", ".wasm", ".css", ".html", ".htm",
+    ".txt", ".csv", ".tsv", ".md", ".webmanifest", ".rss", ".atom", ".xhtml", ".xsl", ".xslt",
+    ".ico", ".ttf", ".otf", ".eot", ".yaml", ".yml", ".toml", ".ts",
+})
+
+#: ``name.<8 hex>.ext`` or ``name.<8 hex>``: what :func:`fingerprinted_name` makes.
+_FINGERPRINTED = re.compile(r"^.+\.([0-9a-f]{8})(\.[^.]+)?$")
+
+_SIBLINGS = (".gz", ".br")
+
+
+def fingerprint(content: bytes) -> str:
+    """The first 8 hex digits of the SHA-256 of ``content``."""
+    return hashlib.sha256(content).hexdigest()[:8]
+
+
+def fingerprinted_name(path: str, digest: str) -> str:
+    """Insert ``digest`` before the last suffix of the file name in ``path``.
+
+    ::
+
+        fingerprinted_name("js/app.min.js", "3f2a9c1b")   # 'js/app.min.3f2a9c1b.js'
+        fingerprinted_name("LICENSE", "3f2a9c1b")         # 'LICENSE.3f2a9c1b'
+
+    :param path: A relative path with forward slashes.
+    :param digest: The fingerprint, from :func:`fingerprint`.
+    """
+    folder, slash, name = path.rpartition("/")
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:  # no suffix, or a name like ".x" (dotfiles are never built)
+        return f"{path}.{digest}"
+    return f"{folder}{slash}{stem}.{digest}.{suffix}"
+
+
+def is_compressible(path: str) -> bool:
+    """Whether ``path`` is worth a ``.gz``/``.br`` sibling: text, scripts, data, SVG, wasm."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in COMPRESSIBLE_SUFFIXES:
+        return True
+    media_type = mimetypes.guess_type(path)[0] or ""
+    return media_type.startswith("text/") or media_type.endswith(("+xml", "+json"))
+
+
+@dataclass
+class AssetsReport:
+    """What :func:`build_assets` did.
+
+    :param directory: The directory built.
+    :param manifest: The manifest: each original name -> its fingerprinted name.
+    :param written: Files written or rewritten (copies, siblings, the manifest).
+    :param removed: Files removed: stale fingerprinted copies of an earlier build
+        and their siblings, and siblings that no longer match their file.
+    :param original_bytes: The size of the compressible originals.
+    :param saved: Bytes saved per encoding (``"gzip"``, ``"br"``) over those originals.
+    """
+
+    directory: str
+    manifest: dict[str, str] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    original_bytes: int = 0
+    saved: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """A few lines for the command line."""
+        lines = [f"{len(self.manifest)} files fingerprinted in {self.directory}, "
+                 f"{len(self.written)} files written, {len(self.removed)} stale files removed"]
+        for encoding, saved in sorted(self.saved.items()):
+            lines.append(f"{encoding}: {saved} of {self.original_bytes} bytes saved "
+                         f"({100 * saved // max(self.original_bytes, 1)}%) on compressible files")
+        return "\n".join(lines)
+
+
+def _brotli() -> Callable[[bytes], bytes] | None:
+    """``brotli.compress`` at the best quality, or None when brotli is not installed."""
+    try:
+        import brotli  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    except ImportError:
+        return None
+    compress: Callable[..., bytes] = brotli.compress
+    return lambda data: compress(data, quality=11)
+
+
+def _gzip(data: bytes) -> bytes:
+    # mtime=0 and no file name: the same input gives the same bytes on every run.
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        return None
+
+
+def _write(path: str, data: bytes, report: AssetsReport) -> None:
+    """Write ``data`` atomically (a server may be reading), unless it is there already."""
+    if _read(path) == data:  # unchanged files keep their mtime, so Last-Modified holds
+        return
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as file:
+        file.write(data)
+    os.replace(temporary, path)
+    report.written.append(path)
+
+
+def _remove(path: str, report: AssetsReport) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        return
+    report.removed.append(path)
+
+
+def _siblings(path: str, content: bytes, encoders: dict[str, Callable[[bytes], bytes]],
+              report: AssetsReport, *, count: bool) -> None:
+    """Write the ``.gz``/``.br`` siblings of ``path`` that are smaller than ``content``.
+
+    A sibling that is not written (no gain, or brotli missing) is removed, so no
+    sibling ever answers with other bytes than its file.
+    """
+    for suffix, encoding in ((".gz", "gzip"), (".br", "br")):
+        encode = encoders.get(encoding)
+        encoded = encode(content) if encode else None
+        if encoded is None or len(encoded) >= len(content):
+            _remove(path + suffix, report)
+            continue
+        _write(path + suffix, encoded, report)
+        if count:
+            report.saved[encoding] = report.saved.get(encoding, 0) + len(content) - len(encoded)
+
+
+def _previous_manifest(path: str) -> dict[str, str]:
+    """The earlier build's manifest, or nothing when there is none or it is unreadable."""
+    try:
+        return read_manifest(path)
+    except (OSError, ValueError):
+        return {}
+
+
+def _walk(directory: str) -> list[str]:
+    """Every file under ``directory`` (relative, forward slashes, sorted), no dotfiles."""
+    found = []
+    for root, folders, files in os.walk(directory):
+        folders[:] = sorted(folder for folder in folders if not folder.startswith("."))
+        relative = os.path.relpath(root, directory).replace(os.sep, "/")
+        for name in sorted(files):
+            if not name.startswith("."):
+                found.append(name if relative == "." else f"{relative}/{name}")
+    return found
+
+
+def _inside(path: str, root: str) -> bool:
+    return os.path.commonpath([os.path.realpath(path), root]) == root
+
+
+def build_assets(directory: str, *, compress: bool = True) -> AssetsReport:
+    """Fingerprint every file in ``directory`` and write ``manifest.json``.
+
+    ::
+
+        report = build_assets("public")
+        report.manifest["app.js"]          # 'app.3f2a9c1b.js'
+
+    For each file (recursively; dotfiles, ``.gz``/``.br`` siblings, the manifest,
+    fingerprinted copies and symlinks out of the directory are skipped) it writes a copy named by its content,
+    ``app.js`` -> ``app.<hash8>.js``, and for compressible files (text, scripts,
+    JSON, SVG, wasm...) ``.gz`` and, when the ``brotli`` package is installed,
+    ``.br`` siblings of both names when they are smaller than the file. Then it
+    writes the manifest (sorted keys, atomically). Running it again changes nothing
+    unless a file changed; copies of an earlier build that the new manifest no
+    longer names (the file changed or went) are removed with their siblings.
+
+    :param directory: The static directory.
+    :param compress: Write ``.gz``/``.br`` siblings. When False, none is written
+        and existing ones of compressible files are removed (they might be stale).
+    :raises ValueError: ``directory`` does not exist or is not a directory.
+    """
+    if not os.path.isdir(directory):
+        state = "is not a directory" if os.path.exists(directory) else "does not exist"
+        raise ValueError(f"The static directory {directory!r} {state}; give the folder of the "
+                         f"files to fingerprint, e.g. 'python -m framework assets public'.")
+    report = AssetsReport(directory)
+    root = os.path.realpath(directory)
+    manifest_path = os.path.join(directory, MANIFEST_NAME)
+    previous = _previous_manifest(manifest_path)
+    made_before = set(previous.values())
+    encoders: dict[str, Callable[[bytes], bytes]] = {}
+    if compress:
+        encoders["gzip"] = _gzip
+        brotli = _brotli()
+        if brotli is not None:
+            encoders["br"] = brotli
+    files = _walk(directory)
+    present = set(files)
+    for name in files:
+        if (name == MANIFEST_NAME or name in made_before
+                or (name.endswith(_SIBLINGS) and name[:-3] in present)):
+            continue
+        full = os.path.join(directory, *name.split("/"))
+        if os.path.islink(full) and not _inside(full, root):
+            continue  # StaticFiles refuses a symlink out of its root: so does its copy
+        content = _read(full)
+        if content is None:
+            continue
+        digest = fingerprint(content)
+        match = _FINGERPRINTED.match(name.rpartition("/")[2])
+        if match and match.group(1) == digest:  # a copy this tool made, manifest or not
+            continue
+        target = fingerprinted_name(name, digest)
+        report.manifest[name] = target
+        target_full = os.path.join(directory, *target.split("/"))
+        _write(target_full, content, report)
+        if is_compressible(name):
+            report.original_bytes += len(content)
+            _siblings(full, content, encoders, report, count=True)
+            _siblings(target_full, content, encoders, report, count=False)
+    for stale in sorted(made_before - set(report.manifest.values())):
+        stale_full = os.path.join(directory, *stale.split("/"))
+        for path in (stale_full, *(stale_full + suffix for suffix in _SIBLINGS)):
+            _remove(path, report)
+    text = json.dumps({"version": MANIFEST_VERSION, "paths": report.manifest},
+                      indent=2, sort_keys=True)
+    _write(manifest_path, f"{text}\n".encode(), report)
+    return report

@@ -1,4 +1,4 @@
-"""The command line: serve an app, list its routes, show its onion of layers.
+"""The command line: serve an app, list its routes, show its onion, build static assets.
 
 .. code-block:: text
 
@@ -6,13 +6,15 @@
                                        [--server NAME] [--workers N] [--threads N]
     python -m framework routes module:app
     python -m framework stack module:app
+    python -m framework assets DIR [--no-compress]
 
 ``module:app`` names a module importable from the current directory and an
 attribute in it (dotted for nested objects); without ``:app`` the attribute is
 ``app``, else ``application``.
 
 Every error that stops a command before it serves (a target that cannot be imported
-or found, a bad option, a busy port) is one line on stderr and exit status 2.
+or found, a bad option, a busy port, a static directory that is not there) is one
+line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .assets import build_assets
 from .introspection import describe_object, describe_stack
 from .mounting import MountTable
 from .servers import SERVERS, ServerError, ServerOptions, serve
@@ -145,6 +148,17 @@ def _print_table(rows: Sequence[tuple[str, str, str]]) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
+def _assets(directory: str, *, compress: bool) -> int:
+    """``assets DIR``: build, print the summary; a bad directory is one line, status 2."""
+    try:
+        report = build_assets(directory, compress=compress)
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m framework", description=__doc__.split("\n")[0])
@@ -162,7 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="threads per process (greenlets for gevent)")
     commands.add_parser("routes", help="list the app's routes").add_argument("target")
     commands.add_parser("stack", help="show the onion of layers").add_argument("target")
+    assets = commands.add_parser(
+        "assets", help="fingerprinted copies, .gz/.br siblings and manifest.json for StaticFiles")
+    assets.add_argument("directory", help="the static directory, e.g. public")
+    assets.add_argument("--no-compress", dest="compress", action="store_false",
+                        help="write no .gz/.br siblings (and remove those of earlier runs)")
     args = parser.parse_args(argv)
+    if args.command == "assets":
+        return _assets(args.directory, compress=args.compress)
     try:
         app = load_app(args.target)
     except TargetError as error:

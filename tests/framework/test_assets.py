@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import sys
 
+import brotli
 import pytest
 
-from framework.assets import MANIFEST_NAME, read_manifest
+from framework import assets
+from framework.assets import (
+    MANIFEST_NAME,
+    build_assets,
+    fingerprint,
+    fingerprinted_name,
+    is_compressible,
+    read_manifest,
+)
 
 
 def write(path, text):
@@ -72,3 +84,240 @@ def test_a_manifest_that_is_not_utf8_is_a_value_error(tmp_path):
 def test_a_missing_manifest_is_an_os_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_manifest(str(tmp_path / MANIFEST_NAME))
+
+
+# --- names -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        pytest.param("app.js", "app.3f2a9c1b.js", id="simple"),
+        pytest.param("app.min.js", "app.min.3f2a9c1b.js", id="before-the-last-suffix"),
+        pytest.param("css/site.css", "css/site.3f2a9c1b.css", id="in-a-folder"),
+        pytest.param("LICENSE", "LICENSE.3f2a9c1b", id="no-suffix"),
+        pytest.param("a.b/LICENSE", "a.b/LICENSE.3f2a9c1b", id="dotted-folder-no-suffix"),
+    ],
+)
+def test_fingerprinted_name(path, expected):
+    assert fingerprinted_name(path, "3f2a9c1b") == expected
+
+
+def test_the_fingerprint_is_the_first_8_hex_of_sha256():
+    assert fingerprint(b"hello") == hashlib.sha256(b"hello").hexdigest()[:8] == "2cf24dba"
+
+
+@pytest.mark.parametrize(
+    ("path", "compressible"),
+    [
+        pytest.param("app.js", True, id="js"),
+        pytest.param("app.mjs", True, id="mjs"),
+        pytest.param("site.css", True, id="css"),
+        pytest.param("index.html", True, id="html"),
+        pytest.param("data.json", True, id="json"),
+        pytest.param("app.js.map", True, id="map"),
+        pytest.param("logo.svg", True, id="svg"),
+        pytest.param("feed.xml", True, id="xml"),
+        pytest.param("lib.wasm", True, id="wasm"),
+        pytest.param("README", False, id="unknown"),
+        pytest.param("notes.TXT", True, id="upper-case"),
+        pytest.param("photo.jpg", False, id="jpeg"),
+        pytest.param("logo.png", False, id="png"),
+        pytest.param("font.woff2", False, id="woff2"),
+        pytest.param("archive.zip", False, id="zip"),
+    ],
+)
+def test_is_compressible(path, compressible):
+    assert is_compressible(path) is compressible
+
+
+# --- build_assets --------------------------------------------------------------------------
+
+SCRIPT = b"function hello() { return 'hello, world'; }\n" * 40
+STYLE = b"body { color: #333; margin: 0 auto; }\n" * 40
+IMAGE = bytes(range(256)) * 2
+
+
+@pytest.fixture
+def public(tmp_path):
+    root = tmp_path / "public"
+    (root / "css").mkdir(parents=True)
+    (root / "app.js").write_bytes(SCRIPT)
+    (root / "app.min.js").write_bytes(SCRIPT + b"//min\n")
+    (root / "css" / "site.css").write_bytes(STYLE)
+    (root / "logo.png").write_bytes(IMAGE)
+    (root / "tiny.txt").write_bytes(b"x")
+    (root / "LICENSE").write_bytes(b"MIT\n")
+    (root / ".env").write_bytes(b"SECRET=1\n")
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_bytes(b"[core]\n")
+    return root
+
+
+def listing(root):
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+
+
+def stats(root):
+    return {name: (root / name).stat().st_mtime_ns for name in listing(root)}
+
+
+def test_build_writes_copies_siblings_and_the_manifest(public):
+    report = build_assets(str(public))
+    digest = fingerprint(SCRIPT)
+    expected = {
+        "app.js": f"app.{digest}.js",
+        "app.min.js": f"app.min.{fingerprint(SCRIPT + b'//min' + bytes([10]))}.js",
+        "css/site.css": f"css/site.{fingerprint(STYLE)}.css",
+        "logo.png": f"logo.{fingerprint(IMAGE)}.png",
+        "tiny.txt": f"tiny.{fingerprint(b'x')}.txt",
+        "LICENSE": f"LICENSE.{fingerprint(b'MIT' + bytes([10]))}",
+    }
+    assert report.manifest == expected
+    assert read_manifest(str(public / MANIFEST_NAME)) == expected
+    for name, target in expected.items():
+        assert (public / target).read_bytes() == (public / name).read_bytes()
+    for name in ("app.js", f"app.{digest}.js", "css/site.css", expected["css/site.css"]):
+        assert gzip.decompress((public / f"{name}.gz").read_bytes()) == (public / name).read_bytes()
+        assert brotli.decompress((public / f"{name}.br").read_bytes()) == (public / name).read_bytes()
+    # Not compressible (an image), or no smaller compressed (one byte): no siblings.
+    for name in ("logo.png", expected["logo.png"], "tiny.txt", expected["tiny.txt"]):
+        assert not (public / f"{name}.gz").exists()
+        assert not (public / f"{name}.br").exists()
+    # Dotfiles are neither copied nor named.
+    assert [name for name in listing(public) if ".env" in name or ".git" in name] == [".env", ".git/config"]
+    assert report.saved["gzip"] > 0
+    assert report.saved["br"] > 0
+    assert report.original_bytes == len(SCRIPT) * 2 + len(b"//min\n") + len(STYLE) + 1
+    assert "6 files fingerprinted" in report.summary()
+    assert not [name for name in listing(public) if name.endswith(".tmp")]
+
+
+def test_the_manifest_is_sorted_json_and_gzip_is_reproducible(public, tmp_path):
+    build_assets(str(public))
+    text = (public / MANIFEST_NAME).read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert data["version"] == 1
+    assert list(data["paths"]) == sorted(data["paths"])
+    assert text.endswith("\n")
+    gz = (public / "app.js.gz").read_bytes()
+    assert gz[4:8] == bytes(4)  # the gzip header's mtime is 0
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "app.js").write_bytes(SCRIPT)
+    build_assets(str(other))
+    assert (other / "app.js.gz").read_bytes() == gz
+
+
+def test_running_again_changes_nothing(public):
+    build_assets(str(public))
+    before, mtimes = listing(public), stats(public)
+    again = build_assets(str(public))
+    assert again.written == []
+    assert again.removed == []
+    assert listing(public) == before
+    assert stats(public) == mtimes
+    assert len(again.manifest) == 6
+
+
+def test_without_the_manifest_copies_are_not_fingerprinted_again(public):
+    build_assets(str(public))
+    before = listing(public)
+    (public / MANIFEST_NAME).unlink()
+    report = build_assets(str(public))
+    assert listing(public) == before
+    assert len(report.manifest) == 6
+
+
+def test_a_changed_file_replaces_its_stale_copy_and_siblings(public):
+    old = build_assets(str(public)).manifest["app.js"]
+    (public / "app.js").write_bytes(SCRIPT + b"// changed\n")
+    report = build_assets(str(public))
+    new = report.manifest["app.js"]
+    assert new != old
+    assert (public / new).read_bytes() == SCRIPT + b"// changed\n"
+    for name in (old, f"{old}.gz", f"{old}.br"):
+        assert not (public / name).exists()
+        assert str(public / name) in report.removed
+    assert gzip.decompress((public / "app.js.gz").read_bytes()) == SCRIPT + b"// changed\n"
+    assert gzip.decompress((public / f"{new}.gz").read_bytes()) == SCRIPT + b"// changed\n"
+
+
+def test_a_removed_file_loses_its_copy_and_manifest_entry(public):
+    old = build_assets(str(public)).manifest["css/site.css"]
+    (public / "css" / "site.css").unlink()
+    for suffix in (".gz", ".br"):
+        (public / "css" / f"site.css{suffix}").unlink()
+    report = build_assets(str(public))
+    assert "css/site.css" not in report.manifest
+    assert not (public / old).exists()
+    assert not (public / f"{old}.gz").exists()
+
+
+def test_a_file_that_stops_shrinking_loses_its_stale_sibling(public):
+    build_assets(str(public))
+    (public / "app.js").write_bytes(b"x")
+    build_assets(str(public))
+    assert not (public / "app.js.gz").exists()
+    assert not (public / "app.js.br").exists()
+
+
+def test_existing_siblings_are_not_fingerprinted(public):
+    (public / "data.json").write_bytes(b'{"a": 1}')
+    (public / "data.json.gz").write_bytes(gzip.compress(b'{"a": 1}'))
+    (public / "archive.tar.gz").write_bytes(gzip.compress(b"tar"))
+    manifest = build_assets(str(public)).manifest
+    assert "data.json.gz" not in manifest
+    assert "data.json" in manifest
+    # A .gz file with no file beside it is a file of its own.
+    assert manifest["archive.tar.gz"] == f"archive.tar.{fingerprint(gzip.compress(b'tar'))}.gz"
+
+
+def test_no_compress_writes_no_siblings_and_removes_old_ones(public):
+    build_assets(str(public))
+    build_assets(str(public), compress=False)
+    assert not [name for name in listing(public) if name.endswith((".gz", ".br"))]
+
+
+def test_without_brotli_only_gzip_siblings(public, monkeypatch):
+    monkeypatch.setattr(assets, "_brotli", lambda: None)
+    report = build_assets(str(public))
+    assert (public / "app.js.gz").exists()
+    assert not [name for name in listing(public) if name.endswith(".br")]
+    assert set(report.saved) == {"gzip"}
+
+
+def test_brotli_missing_is_detected_by_import(monkeypatch):
+    monkeypatch.setitem(sys.modules, "brotli", None)
+    assert assets._brotli() is None
+
+
+def test_a_malformed_previous_manifest_is_rebuilt(public):
+    (public / MANIFEST_NAME).write_text("{oops", encoding="utf-8")
+    report = build_assets(str(public))
+    assert read_manifest(str(public / MANIFEST_NAME)) == report.manifest
+
+
+def test_a_symlink_out_of_the_directory_is_not_copied(public, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"the secret")
+    (public / "link.txt").symlink_to(secret)
+    (public / "inside.txt").symlink_to(public / "app.js")
+    manifest = build_assets(str(public)).manifest
+    assert "link.txt" not in manifest
+    assert "inside.txt" in manifest
+    assert not any(b"the secret" in (public / name).read_bytes() for name in manifest.values())
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        pytest.param(lambda root: None, "does not exist", id="missing"),
+        pytest.param(lambda root: root.write_bytes(b""), "is not a directory", id="a-file"),
+    ],
+)
+def test_a_directory_that_is_not_there_is_a_value_error(tmp_path, make, says):
+    root = tmp_path / "public"
+    make(root)
+    with pytest.raises(ValueError, match=says):
+        build_assets(str(root))
