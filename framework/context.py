@@ -1,4 +1,4 @@
-"""What the session and login layers give a request: flash messages and the CSRF token.
+"""What the layers give a request: flash messages, the CSRF token, static file URLs.
 
 ::
 
@@ -21,8 +21,13 @@ layer (``middleware.sessions.Sessions``) puts the session dict at
 ``environ["framework.csrf_token"]``. Flash messages are kept in the session under
 ``"_flashes"``, as Flask keeps them, so they survive a redirect.
 
-Templates rendered by ``App.render`` get :func:`get_flashed_messages` and
-:func:`csrf_token` bound to the current request (``framework/templating.py``).
+A static files layer (``middleware.static.StaticFiles``) puts at
+``environ["framework.static_url"]`` a function that gives the URL of one of its
+files (fingerprinted when it has a ``manifest.json``): :func:`static_url` calls it.
+
+Templates rendered by ``App.render`` get :func:`get_flashed_messages`,
+:func:`csrf_token` and :func:`static_url` bound to the current request
+(``framework/templating.py``).
 """
 
 from __future__ import annotations
@@ -33,10 +38,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .wrappers import Request
 
-__all__ = ["FLASHES_KEY", "csrf_token", "flash", "get_flashed_messages"]
+__all__ = ["FLASHES_KEY", "STATIC_URL_KEY", "csrf_token", "flash", "get_flashed_messages", "static_url"]
 
 #: The session key the messages wait under until they are shown (Flask's).
 FLASHES_KEY = "_flashes"
+
+#: The environ key of the static files layer's ``(path) -> url`` function.
+STATIC_URL_KEY = "framework.static_url"
 
 
 def flash(request: Request, message: str, category: str = "message") -> None:
@@ -129,3 +137,29 @@ def csrf_token(request: Request) -> str:
             "csrf_token() needs a layer that puts the CSRF token at environ['framework.csrf_token'], "
             "such as FormLogin (middleware.login) around the app; this request has none.")
     return token() if callable(token) else token
+
+
+def static_url(request: Request, path: str) -> str:
+    """The URL of the static file *path*, fingerprinted when the layer has a manifest.
+
+    ::
+
+        static_url(request, "app.js")     # '/static/app.3f2a9c1b.js'
+        <script src="{{ static_url('app.js') }}"></script>
+
+    A static files layer outside the app (``StaticFiles``) puts a function at
+    ``environ["framework.static_url"]``; it knows the layer's mount, the
+    ``SCRIPT_NAME`` the layer saw and its ``manifest.json``, so the URL is right
+    wherever the app is mounted inside the onion. A leading ``/`` in *path* is ignored.
+
+    :param request: The current request.
+    :param path: The file, relative to the static directory, e.g. ``"css/site.css"``.
+    :raises RuntimeError: When no static files layer is outside the app.
+    """
+    url_of: Callable[[str], str] | None = request.environ.get(STATIC_URL_KEY)
+    if url_of is None:
+        raise RuntimeError(
+            f"static_url() needs a StaticFiles layer outside the app; this request has none "
+            f"(asked for {path!r}): wrap the app, e.g. StaticFiles(app, mounts={{'/static': 'public'}}) "
+            f"(middleware.static), and the layer puts its URL function at environ['framework.static_url'].")
+    return url_of(path)

@@ -9,14 +9,17 @@ request's, without any context-local state:
 - ``get_flashed_messages(with_categories=False, category_filter=())``: the flash
   messages, as :func:`framework.context.get_flashed_messages` gives them;
 - ``csrf_token()``: the token a login layer put in the environ
-  (:func:`framework.context.csrf_token`).
+  (:func:`framework.context.csrf_token`);
+- ``static_url(path)``: the URL of a static file, fingerprinted, under the mount and
+  ``SCRIPT_NAME`` of the ``StaticFiles`` layer outside the app
+  (:func:`framework.context.static_url`).
 
 A response rendered outside a request gets ``request=None``, the app's own
 ``url_for``, a ``get_flashed_messages()`` that returns ``[]`` (no request, nothing
-flashed) and a ``csrf_token()`` that raises ``RuntimeError`` (a form without a
-token would be refused on submit). Keys given to ``render`` win over all of these, and
-a ``get_flashed_messages`` or ``csrf_token`` the app put in ``app.jinja_env.globals``
-wins over ours.
+flashed), and a ``csrf_token()`` (a form without a token would be refused on submit)
+and a ``static_url()`` (no layer to ask) that raise ``RuntimeError``. Keys given to
+``render`` win over all of these, and a ``get_flashed_messages``, ``csrf_token`` or
+``static_url`` the app put in ``app.jinja_env.globals`` wins over ours.
 
 Jinja2 is imported on the first render or error page, not with ``framework``: an
 app that renders nothing starts without it.
@@ -30,7 +33,7 @@ from collections.abc import Callable, Iterable
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
-from .context import csrf_token, get_flashed_messages
+from .context import csrf_token, get_flashed_messages, static_url
 from .wrappers import Response
 
 if TYPE_CHECKING:
@@ -135,16 +138,24 @@ def _no_token() -> str:
                        "render it for a request (app.render in a handler) to get a token.")
 
 
-def request_globals(request: Request | None) -> dict[str, Callable[..., Any]]:
-    """``get_flashed_messages`` and ``csrf_token`` for a template, bound to *request*.
+def _no_static_url(path: str) -> str:
+    raise RuntimeError(f"static_url() needs a StaticFiles layer outside the app, and this template "
+                       f"(asking for {path!r}) was rendered outside a request; render it for a request "
+                       f"(app.render in a handler) of an app wrapped in StaticFiles.")
 
-    Without a request: no messages, and ``csrf_token()`` raises ``RuntimeError``.
+
+def request_globals(request: Request | None) -> dict[str, Callable[..., Any]]:
+    """``get_flashed_messages``, ``csrf_token`` and ``static_url`` for a template, bound to *request*.
+
+    Without a request: no messages, and ``csrf_token()`` and ``static_url()`` raise
+    ``RuntimeError``.
     """
     if request is None:
         return {"get_flashed_messages": lambda with_categories=False, category_filter=(): [],
-                "csrf_token": _no_token}
+                "csrf_token": _no_token, "static_url": _no_static_url}
 
     def flashed(with_categories: bool = False, category_filter: Iterable[str] = ()) -> list[Any]:
         return get_flashed_messages(request, with_categories, category_filter)
 
-    return {"get_flashed_messages": flashed, "csrf_token": lambda: csrf_token(request)}
+    return {"get_flashed_messages": flashed, "csrf_token": lambda: csrf_token(request),
+            "static_url": lambda path: static_url(request, path)}

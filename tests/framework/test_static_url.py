@@ -1,0 +1,121 @@
+"""The ``static_url`` template global and ``framework.context.static_url``.
+
+First with a fake layer (a function at ``environ["framework.static_url"]``, the
+contract with ``StaticFiles``), then end to end through ``StaticFiles`` and a manifest
+built by ``build_assets``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from framework import App, Request
+from framework.context import STATIC_URL_KEY, static_url
+from framework.templating import request_globals
+from framework.testing import TestClient, validated
+
+PAGE = '<script src="{{ static_url(\'app.js\') }}"></script>'
+
+
+def fake_url(path):
+    """What a StaticFiles layer mounted at /static with a manifest would answer."""
+    return "/static/" + {"app.js": "app.3f2a9c1b.js"}.get(path.lstrip("/"), path.lstrip("/"))
+
+
+def environ_with(**extra):
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "x", "SERVER_PORT": "80",
+               "wsgi.url_scheme": "http"}
+    environ.update(extra)
+    return environ
+
+
+def make_app(folder) -> App:
+    (folder / "page.html").write_text(PAGE, encoding="utf-8")
+    app = App(__name__, template_folder=str(folder))
+
+    @app.get("/")
+    def index(request):
+        return app.render("page.html")
+
+    @app.get("/url/<path:name>")
+    def url(request, name):
+        return static_url(request, name)
+
+    return app
+
+
+def with_layer(app, url_of=fake_url):
+    """A stand-in for StaticFiles: it sets the environ key, then calls the app."""
+
+    def layer(environ, start_response):
+        environ[STATIC_URL_KEY] = url_of
+        return app(environ, start_response)
+
+    layer.app = app
+    return validated(layer)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        pytest.param("app.js", "/static/app.3f2a9c1b.js", id="in-the-manifest"),
+        pytest.param("/app.js", "/static/app.3f2a9c1b.js", id="leading-slash"),
+        pytest.param("img/logo.png", "/static/img/logo.png", id="not-in-the-manifest"),
+    ],
+)
+def test_static_url_calls_the_layers_function(path, expected):
+    assert static_url(Request(environ_with(**{STATIC_URL_KEY: fake_url})), path) == expected
+
+
+def test_static_url_passes_the_path_as_given():
+    seen = []
+    request = Request(environ_with(**{STATIC_URL_KEY: lambda path: seen.append(path) or "/u"}))
+    assert static_url(request, "/css/site.css") == "/u"
+    assert seen == ["/css/site.css"]
+
+
+def test_static_url_without_a_layer_says_what_is_missing():
+    with pytest.raises(RuntimeError) as caught:
+        static_url(Request(environ_with()), "app.js")
+    message = str(caught.value)
+    assert message.startswith("static_url() needs a StaticFiles layer outside the app; ")
+    assert "'app.js'" in message
+    assert message.endswith(".")
+
+
+def test_the_template_global(tmp_path):
+    response = TestClient(with_layer(make_app(tmp_path))).get("/")
+    assert response.status_code == 200
+    assert response.text == '<script src="/static/app.3f2a9c1b.js"></script>'
+
+
+def test_the_template_global_escapes_the_url(tmp_path):
+    response = TestClient(with_layer(make_app(tmp_path), lambda path: '/s/"<x>')).get("/")
+    assert response.text == '<script src="/s/&#34;&lt;x&gt;"></script>'
+
+
+def test_a_handler_calls_it_too(tmp_path):
+    assert TestClient(with_layer(make_app(tmp_path))).get("/url/app.js").text == "/static/app.3f2a9c1b.js"
+
+
+def test_without_a_layer_the_page_fails(tmp_path):
+    client = TestClient(validated(make_app(tmp_path)))
+    assert client.get("/").status_code == 500
+    assert client.get("/url/app.js").status_code == 500
+
+
+def test_rendered_outside_a_request(tmp_path):
+    app = make_app(tmp_path)
+    with pytest.raises(RuntimeError, match=r"^static_url\(\) needs a StaticFiles layer .* outside a request"):
+        app.render("page.html").get_data()
+    with pytest.raises(RuntimeError, match="'x.css'"):
+        request_globals(None)["static_url"]("x.css")
+
+
+def test_context_keys_and_the_apps_own_globals_win(tmp_path):
+    app = make_app(tmp_path)
+    assert app.render("page.html", static_url=lambda path: "given").get_data(as_text=True) == (
+        '<script src="given"></script>')
+    app.jinja_env.globals["static_url"] = lambda path: f"/cdn/{path}"
+    response = TestClient(with_layer(app)).get("/")
+    assert response.text == '<script src="/cdn/app.js"></script>'
