@@ -119,8 +119,8 @@ def make_app() -> App:
 
     @app.get("/stream")
     def stream(request: Any) -> tuple[Iterator[str], dict[str, str]]:
-        count = min(int(request.args.get("n", "5") or 5), 1000)
-        pause = min(float(request.args.get("pause", "0") or 0), 1.0)
+        count = min(request.args.get("n", 5, type=int), 1000)
+        pause = min(request.args.get("pause", 0.0, type=float), 1.0)
 
         def chunks() -> Iterator[str]:
             for i in range(count):

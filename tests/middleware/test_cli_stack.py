@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -88,3 +89,26 @@ def test_stack_prints_the_onion_outermost_first(tmp_path, source, expected):
     assert lines == expected
     for secret in ("s3cr3t-VALUE", "hunter2-VALUE", "tok-VALUE", "apikey-VALUE"):
         assert secret not in "\n".join(lines)
+
+
+# The whole onion of tests/onion_app.py: every layer, in the order of docs/middleware.md.
+ONION_ORDER = ["RateLimit", "Sessions", "FormLogin", "Authorize", "Mount"]
+
+
+def test_stack_shows_every_layer_of_the_whole_onion_in_order(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    onion_app = importlib.import_module("tests.onion_app")  # the module name the command line sees
+    result = subprocess.run(
+        [sys.executable, "-m", "framework", "stack", "tests.onion_app:application"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    expected, layer = [], onion_app.build().app
+    while not hasattr(layer, "routes"):  # each layer's own describe(), the validators listed through
+        if not isinstance(layer, onion_app.Checked):
+            expected.append(layer.describe())
+        layer = layer.app
+    assert lines == [*expected, "<App 'onion': 7 routes>"]
+    assert [line.partition("(")[0] for line in lines[:-1]] == ONION_ORDER
+    assert onion_app.SECRET not in result.stdout and "pbkdf2" not in result.stdout
