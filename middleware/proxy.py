@@ -1,0 +1,502 @@
+"""``Proxy``: forward some path prefixes to other HTTP servers, load-balanced.
+
+::
+
+    from middleware.proxy import Proxy
+
+    application = Proxy(app, routes={"/api": ["http://10.0.0.5:8000", "http://10.0.0.6:8000"]})
+
+A request under a routed prefix (segment boundary, the longest prefix wins) goes to
+the route's upstreams in turn (round robin) through urllib3 connection pools, kept
+alive between requests; everything else goes to ``app`` untouched. An upstream that
+refuses the connection (or does not accept it within ``connect_timeout``) is left
+alone for ``backoff`` seconds and the request goes to the next one; with no upstream
+left the answer is a 502, an upstream that does not answer within ``timeout`` a 504,
+both as the framework answers errors (:func:`~middleware.toolkit.error_app`) and
+logged on the logger ``middleware.proxy``.
+
+Bodies stream both ways in blocks (a request body of unknown length goes out
+chunked); the upstream's body is passed on as it is encoded, never decompressed.
+The rules for headers (RFC 9110 7.6: hop-by-hop fields, ``Via``, ``X-Forwarded-*``,
+``Location`` and ``Set-Cookie`` paths) are in :class:`Proxy`'s docstring and
+``docs/proxy.md``.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+import urllib3
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, ReadTimeoutError
+from urllib3.util import SKIP_HEADER
+from werkzeug.exceptions import BadGateway, BadRequest, GatewayTimeout, LengthRequired
+
+from .toolkit import PrefixMap, error_app
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["Proxy", "Upstream"]
+
+logger = logging.getLogger("middleware.proxy")
+
+BLOCK = 64 * 1024  # bytes read and sent at a time, both ways
+# RFC 9110 9.2.2: a request that may be sent again without a different effect.
+IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
+# RFC 9110 7.6.1 (and RFC 9112 9.6 Keep-Alive, Proxy-Connection): meant for one hop only.
+HOP_BY_HOP = frozenset(("connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"))
+# Request fields the proxy sets itself, or that the WSGI server already acted on.
+_REPLACED = frozenset(("host", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-prefix",
+                       "x-forwarded-for", "via", "expect", "content-length", "content-type"))
+# PEP 3333 PATH_INFO is percent-decoded; quote it again, keeping RFC 3986 pchar and "/".
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def _is_hop_by_hop(name: str, listed: frozenset[str]) -> bool:
+    """Whether the field *name* (lower case) stays on this hop (RFC 9110 7.6.1)."""
+    return name in HOP_BY_HOP or name in listed or name.startswith("proxy-")
+
+
+def _connection_tokens(values: Iterable[str]) -> frozenset[str]:
+    """The field names a ``Connection`` header lists (RFC 9110 7.6.1), lower case."""
+    return frozenset(token.strip().lower() for value in values for token in value.split(",") if token.strip())
+
+
+class Upstream:
+    """One upstream server: its base URL, its connection pool, and whether it is down.
+
+    :param url: ``http://host:port`` or ``https://host:port``, with an optional base path.
+    :param timeout: Seconds to wait for the upstream's answer (each read).
+    :param connect_timeout: Seconds to wait for a connection.
+    :param pool_size: Connections kept alive to this upstream.
+    """
+
+    def __init__(self, url: str, *, timeout: float, connect_timeout: float, pool_size: int) -> None:
+        if not isinstance(url, str):
+            raise TypeError(f"An upstream must be a URL string such as 'http://127.0.0.1:9001', not {url!r}.")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"An upstream URL must start with http:// or https://, "
+                             f"e.g. 'http://127.0.0.1:9001', not {url!r}.")
+        if not parts.hostname or parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(f"An upstream URL must name a host, and have no user, query or fragment, "
+                             f"e.g. 'http://127.0.0.1:9001/base', not {url!r}.")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise ValueError(f"The upstream URL {url!r} has a port that is not a number from 0 to 65535.") \
+                from None
+        self.url = url
+        self.scheme = parts.scheme
+        self.host = parts.hostname.lower()
+        self.netloc = parts.netloc.lower()
+        #: The base path, without a trailing slash: ``""`` for none.
+        self.path = parts.path.rstrip("/")
+        self.down_until = 0.0
+        pool_class = urllib3.HTTPSConnectionPool if self.scheme == "https" else urllib3.HTTPConnectionPool
+        self.pool = pool_class(parts.hostname, port, maxsize=pool_size, block=False, retries=False,
+                               timeout=urllib3.Timeout(connect=connect_timeout, read=timeout))
+
+    def __repr__(self) -> str:
+        return f"Upstream({self.url!r})"
+
+
+class _Route:
+    """A prefix's upstreams and its round-robin counter (safe across threads)."""
+
+    def __init__(self, prefix: str, upstreams: list[Upstream]) -> None:
+        self.prefix = prefix
+        self.upstreams = upstreams
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def candidates(self, now: float) -> list[Upstream]:
+        """The upstreams that are up, starting with the next one in turn."""
+        with self._lock:
+            start = self._next
+            self._next = (start + 1) % len(self.upstreams)
+        ordered = self.upstreams[start:] + self.upstreams[:start]
+        return [upstream for upstream in ordered if upstream.down_until <= now]
+
+
+class _RequestBody:
+    """``wsgi.input`` as an iterator of blocks, noting whether anything was read.
+
+    :param length: The ``Content-Length``, or ``None`` to read to the end
+        (``wsgi.input_terminated``, or a chunked request).
+    """
+
+    def __init__(self, stream: Any, length: int | None, first: bytes = b"") -> None:
+        self.stream = stream
+        self.remaining = length
+        self.first = first
+        self.started = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.started = True
+        if self.first:
+            yield self.first
+        while self.remaining is None or self.remaining > 0:
+            block = _read(self.stream, BLOCK if self.remaining is None else min(BLOCK, self.remaining))
+            if not block:
+                if self.remaining is None:
+                    return
+                raise _ClientGone(f"the client sent {self.remaining} bytes fewer than its Content-Length")
+            if self.remaining is not None:
+                self.remaining -= len(block)
+            yield block
+
+
+def _read(stream: Any, size: int) -> bytes:
+    """Read ``wsgi.input``; a server's own error (client gone, bad chunks) becomes ``_ClientGone``."""
+    try:
+        return bytes(stream.read(size))
+    except Exception as error:  # each server has its own exceptions for a broken request body
+        raise _ClientGone(f"the request body could not be read ({type(error).__name__}: {error})") from error
+
+
+class _ClientGone(Exception):
+    """The client's request body ended before its ``Content-Length``."""
+
+
+class _ResponseBody:
+    """The upstream's body as a WSGI iterable; ``close()`` releases the connection.
+
+    A body read to its end gives the connection back to the pool; one closed early
+    (the client went away) closes the connection, which still has unread data on it.
+    """
+
+    def __init__(self, response: Any, upstream: Upstream) -> None:
+        self.response = response
+        self.upstream = upstream
+        self.done = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        read = self.response.read1
+        try:
+            while block := read(BLOCK, decode_content=False):
+                yield block
+            self.done = True
+        except HTTPError as error:  # headers are out: the server must cut the connection
+            logger.error("Upstream %s failed while sending its body: %s", self.upstream.url, error)
+            raise
+
+    def close(self) -> None:
+        """Release the connection, or close it if the body was not read to its end."""
+        if not self.done:
+            self.response.close()
+        self.response.release_conn()
+
+
+class Proxy:
+    """Forward requests under some path prefixes to upstream HTTP servers, load-balanced.
+
+    ::
+
+        application = Proxy(app, routes={
+            "/api": ["http://127.0.0.1:9001", "http://127.0.0.1:9002"],
+            "/search": ["http://search.internal:8080/v2"],
+        }, timeout=10.0, strip_prefix=True)
+
+    The path goes to the upstream as the client sent it under this layer (PEP 3333
+    ``PATH_INFO``, quoted again), after the upstream's base path, without the prefix
+    when ``strip_prefix`` is true; the query string as it came.
+
+    Headers, both ways: hop-by-hop fields (``Connection`` and the names it lists,
+    ``Keep-Alive``, ``TE``, ``Trailer``, ``Transfer-Encoding``, ``Upgrade``, ``Proxy-*``)
+    are dropped; ``Via: 1.1 <via>`` is appended. To the upstream: ``X-Forwarded-For``
+    gets ``REMOTE_ADDR`` appended, ``X-Forwarded-Proto`` and ``X-Forwarded-Host`` are the
+    client's, ``X-Forwarded-Prefix`` is ``SCRIPT_NAME`` (plus the prefix when stripped),
+    ``Host`` is the upstream's (as nginx does) unless ``preserve_host``. From the
+    upstream: a ``Location`` or ``Content-Location`` pointing at the upstream becomes the
+    client-facing URL; a ``Set-Cookie`` ``Path`` is moved under the prefix and a
+    ``Domain`` naming the upstream is dropped.
+
+    :param app: The WSGI application answering every other request.
+    :param routes: Path prefix -> list of upstream base URLs (``http://host:port/path``).
+    :param timeout: Seconds to wait for an upstream's answer (each read) before a 504.
+    :param connect_timeout: Seconds to wait for a connection before trying the next upstream.
+    :param strip_prefix: Send the path without the route's prefix.
+    :param preserve_host: Send the client's ``Host`` instead of the upstream's.
+    :param backoff: Seconds an upstream that refused a connection is left alone.
+    :param via: The name in ``Via`` (RFC 9110 7.6.3); ``None``: no ``Via``.
+    :param pool_size: Connections kept alive to each upstream.
+    """
+
+    def __init__(self, app: WSGIApplication, *, routes: Mapping[str, Sequence[str]], timeout: float = 10.0,
+                 connect_timeout: float = 3.0, strip_prefix: bool = False, preserve_host: bool = False,
+                 backoff: float = 5.0, via: str | None = "onion-wsgi", pool_size: int = 10) -> None:
+        if not isinstance(routes, Mapping) or not routes:
+            raise ValueError("Proxy needs routes: a path prefix -> a list of upstream URLs, "
+                             "e.g. {'/api': ['http://127.0.0.1:9001']}.")
+        for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout), ("backoff", backoff)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or \
+                    (value == 0 and name != "backoff"):
+                raise ValueError(f"Proxy's {name} must be a positive number of seconds, not {value!r}.")
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+            raise ValueError(f"Proxy's pool_size must be a whole number of at least 1, not {pool_size!r}.")
+        if via is not None and (not isinstance(via, str) or not via or any(c in via for c in " ,\r\n")):
+            raise ValueError(f"Proxy's via must be a name without spaces or commas, e.g. 'gateway', "
+                             f"or None, not {via!r}.")
+        self.app = app
+        self.timeout = float(timeout)
+        self.connect_timeout = float(connect_timeout)
+        self.strip_prefix = bool(strip_prefix)
+        self.preserve_host = bool(preserve_host)
+        self.backoff = float(backoff)
+        self.via = via
+        self.routes: PrefixMap[_Route] = PrefixMap()
+        for prefix, urls in routes.items():
+            if not isinstance(prefix, str) or not prefix.startswith("/"):
+                raise ValueError(f"Each Proxy route prefix must start with '/', e.g. '/api', not {prefix!r}.")
+            if isinstance(urls, str) or not isinstance(urls, Iterable):
+                raise TypeError(f"The upstreams of {prefix!r} must be a list of URLs, "
+                                f"e.g. ['http://127.0.0.1:9001'], not {urls!r}.")
+            upstreams = [Upstream(url, timeout=self.timeout, connect_timeout=self.connect_timeout,
+                                  pool_size=pool_size) for url in urls]
+            if not upstreams:
+                raise ValueError(f"The route {prefix!r} has no upstream; give at least one URL, "
+                                 f"e.g. ['http://127.0.0.1:9001'].")
+            self.routes[prefix] = _Route(prefix.rstrip("/"), upstreams)
+
+    def describe(self) -> str:
+        """One line for ``python -m framework stack``."""
+        routes = {route.prefix or "/": [upstream.url for upstream in route.upstreams]
+                  for route in self.routes.items.values()}
+        return (f"Proxy(routes={routes!r}, timeout={self.timeout!r}, strip_prefix={self.strip_prefix!r}, "
+                f"preserve_host={self.preserve_host!r}, backoff={self.backoff!r})")
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Forward the request if a route covers its path; else call the wrapped app."""
+        found = self.routes.find(environ.get("PATH_INFO") or "")
+        if found is None:
+            return self.app(environ, start_response)
+        prefix, route = found
+        try:
+            body = _request_body(environ)
+        except (ValueError, _ClientGone) as error:
+            logger.warning("Refused a request for %s from %s: %s", route.prefix or "/",
+                           environ.get("REMOTE_ADDR"), error)
+            refusal = LengthRequired if isinstance(error, _LengthRequired) else BadRequest
+            return error_app(refusal(str(error)))(environ, start_response)
+        return self._forward(environ, start_response, prefix, route, body)
+
+    def _forward(self, environ: WSGIEnvironment, start_response: StartResponse, prefix: str,
+                 route: _Route, body: _RequestBody | None) -> Iterable[bytes]:
+        """Try the route's upstreams in turn until one answers; then stream its answer."""
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO") or ""
+        rest = path[len(prefix):] if self.strip_prefix else path
+        target = quote(rest.encode("latin-1"), safe=_PATH_SAFE)
+        query = environ.get("QUERY_STRING")
+        if query:
+            target += "?" + query
+        headers = self._request_headers(environ, prefix)
+        for upstream in route.candidates(time.monotonic()):
+            headers["Host"] = (environ.get("HTTP_HOST") or upstream.netloc) if self.preserve_host \
+                else upstream.netloc
+            try:
+                response = upstream.pool.urlopen(
+                    method, (upstream.path + target) or "/", body=body, headers=headers,
+                    redirect=False, retries=False, preload_content=False, decode_content=False,
+                    chunked=body is not None and body.remaining is None)
+            except ConnectTimeoutError as error:  # NewConnectionError too: nothing was sent
+                upstream.down_until = time.monotonic() + self.backoff
+                logger.warning("Upstream %s is down for %s s: %s", upstream.url, self.backoff, error)
+                continue
+            except ReadTimeoutError:
+                logger.error("Upstream %s did not answer %s %s within %s s.", upstream.url, method,
+                             path, self.timeout)
+                return error_app(GatewayTimeout(f"The upstream server did not answer within "
+                                                f"{self.timeout:g} seconds."))(environ, start_response)
+            except _ClientGone as error:
+                logger.warning("Dropped %s %s from %s: %s", method, path, environ.get("REMOTE_ADDR"), error)
+                return error_app(BadRequest("The request body ended early."))(environ, start_response)
+            except (HTTPError, OSError) as error:
+                logger.warning("Upstream %s failed on %s %s: %s", upstream.url, method, path, error)
+                if method in IDEMPOTENT and (body is None or not body.started):
+                    continue
+                break
+            status = f"{response.status} {response.reason or _phrase(response.status)}"
+            start_response(status, self._response_headers(environ, prefix, upstream, response))
+            if method == "HEAD" or response.status in (204, 304) or response.status < 200:
+                response.drain_conn()
+                response.release_conn()
+                return []
+            return _ResponseBody(response, upstream)
+        logger.error("No upstream of %s answered %s %s.", route.prefix or "/", method, path)
+        return error_app(BadGateway("No upstream server could take the request."))(environ, start_response)
+
+    def _request_headers(self, environ: WSGIEnvironment, prefix: str) -> dict[str, str]:
+        """The fields to send upstream (without ``Host``, set per upstream)."""
+        fields: list[tuple[str, str]] = []
+        for key, value in environ.items():
+            if key.startswith("HTTP_"):
+                fields.append((key[5:].replace("_", "-").title(), value))
+        listed = _connection_tokens(value for name, value in fields if name == "Connection")
+        headers = {name: value for name, value in fields
+                   if not _is_hop_by_hop(name.lower(), listed) and name.lower() not in _REPLACED}
+        for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
+            if environ.get(key):
+                headers[name] = environ[key]
+        headers.setdefault("User-Agent", SKIP_HEADER)  # not urllib3's own: nothing the client did not send
+        headers.setdefault("Accept-Encoding", SKIP_HEADER)
+        remote = environ.get("REMOTE_ADDR") or "unknown"
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+        headers["X-Forwarded-For"] = f"{forwarded}, {remote}" if forwarded else remote
+        headers["X-Forwarded-Proto"] = environ.get("wsgi.url_scheme", "http")
+        headers["X-Forwarded-Host"] = _client_host(environ)
+        forwarded_prefix = environ.get("SCRIPT_NAME", "") + (prefix if self.strip_prefix else "")
+        if forwarded_prefix:
+            headers["X-Forwarded-Prefix"] = quote(forwarded_prefix.encode("latin-1"), safe=_PATH_SAFE)
+        if self.via is not None:
+            headers["Via"] = _via(environ.get("HTTP_VIA"), environ, self.via)
+        return headers
+
+    def _response_headers(self, environ: WSGIEnvironment, prefix: str, upstream: Upstream,
+                          response: Any) -> list[tuple[str, str]]:
+        """The upstream's fields for the client: hop-by-hop ones dropped, locations mapped back."""
+        pairs = list(response.headers.iteritems())
+        listed = _connection_tokens(value for name, value in pairs if name.lower() == "connection")
+        chunked = any(name.lower() == "transfer-encoding" for name, _ in pairs)
+        mapping = _PathMap(upstream, environ, prefix, self.strip_prefix, self.preserve_host)
+        headers: list[tuple[str, str]] = []
+        via = None
+        for name, value in pairs:
+            lower = name.lower()
+            if _is_hop_by_hop(lower, listed) or (chunked and lower == "content-length"):
+                continue  # RFC 9112 6.3: Transfer-Encoding overrides Content-Length
+            if lower in ("location", "content-location"):
+                value = mapping.url(value)
+            elif lower == "set-cookie":
+                value = mapping.cookie(value)
+            elif lower == "via":
+                via = value if via is None else f"{via}, {value}"
+                continue
+            headers.append((name, value))
+        if self.via is not None:
+            headers.append(("Via", _via(via, {"SERVER_PROTOCOL": f"HTTP/{response.version / 10:.1f}"},
+                                        self.via)))
+        elif via is not None:
+            headers.append(("Via", via))
+        return headers
+
+
+class _PathMap:
+    """Map the upstream's URLs and cookie paths back to the client's (pure, per request).
+
+    An upstream path ``<base path>[<prefix>]<rest>`` (the prefix there unless stripped)
+    is ``<SCRIPT_NAME><prefix><rest>`` for the client.
+    """
+
+    def __init__(self, upstream: Upstream, environ: WSGIEnvironment, prefix: str, strip: bool,
+                 preserve_host: bool) -> None:
+        script = environ.get("SCRIPT_NAME", "")
+        self.upstream = upstream
+        self.upstream_root = upstream.path + ("" if strip else _quote(prefix))
+        self.client_root = _quote(script + prefix)
+        self.client_origin = f"{environ.get('wsgi.url_scheme', 'http')}://{_client_host(environ)}"
+        self.client_netloc = _client_host(environ).lower()
+        self.preserve_host = preserve_host
+
+    def path(self, path: str) -> str | None:
+        """The client's path for an upstream *path*, or ``None`` when it is outside the route."""
+        root = self.upstream_root
+        if path == root or path.startswith(root + "/") or (not root and path.startswith("/")):
+            return self.client_root + path[len(root):]
+        if path.startswith(root + "?") or path.startswith(root + "#"):
+            return self.client_root + path[len(root):]
+        return None
+
+    def url(self, value: str) -> str:
+        """A ``Location``/``Content-Location`` value pointing at the upstream, pointed back."""
+        if value.startswith("/") and not value.startswith("//"):
+            mapped = self.path(value)
+            return value if mapped is None else mapped
+        parts = urlsplit(value)
+        netloc = parts.netloc.lower()
+        if parts.scheme not in ("http", "https") or netloc not in (self.upstream.netloc, self.client_netloc):
+            return value
+        mapped = self.path(value[len(f"{parts.scheme}://{parts.netloc}"):] or "/")
+        return value if mapped is None else self.client_origin + mapped
+
+    def cookie(self, value: str) -> str:
+        """A ``Set-Cookie`` with ``Path`` moved under the prefix, a ``Domain`` naming the upstream dropped."""
+        attributes = value.split(";")
+        kept = [attributes[0]]
+        for attribute in attributes[1:]:
+            name, _, content = attribute.partition("=")
+            key = name.strip().lower()
+            if key == "domain" and content.strip().lstrip(".").lower() == self.upstream.host:
+                continue
+            path = content.strip()
+            if key == "path" and path.startswith("/"):
+                mapped = self.path(path)
+                if path.rstrip("/") == self.upstream_root:  # the root itself: /api covers /api/x too
+                    mapped = self.client_root or "/"
+                if mapped is not None:
+                    attribute = f"{name}={mapped}"
+            kept.append(attribute)
+        return ";".join(kept)
+
+
+def _quote(path: str) -> str:
+    """A PEP 3333 (latin-1) path as it goes on the wire."""
+    return quote(path.encode("latin-1"), safe=_PATH_SAFE)
+
+
+def _client_host(environ: WSGIEnvironment) -> str:
+    """The host (and port) the client asked for (PEP 3333 "URL Reconstruction")."""
+    host = environ.get("HTTP_HOST")
+    if host:
+        return str(host)
+    name, port = environ.get("SERVER_NAME", "localhost"), str(environ.get("SERVER_PORT", ""))
+    default = "443" if environ.get("wsgi.url_scheme") == "https" else "80"
+    return name if port in ("", default) else f"{name}:{port}"
+
+
+def _via(existing: str | None, environ: Mapping[str, Any], name: str) -> str:
+    """*existing* ``Via`` with this hop appended (RFC 9110 7.6.3: ``1.1 name``)."""
+    protocol = str(environ.get("SERVER_PROTOCOL") or "HTTP/1.1")
+    hop = f"{protocol.partition('/')[2] or '1.1'} {name}"
+    return f"{existing}, {hop}" if existing else hop
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _request_body(environ: WSGIEnvironment) -> _RequestBody | None:
+    """The request body to send on, or ``None`` for none.
+
+    ``ValueError`` for a bad ``Content-Length``; :class:`_LengthRequired` for a body of
+    unknown length the server does not end for us.
+    """
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        if not length.isdigit():
+            raise ValueError(f"Content-Length {length!r} is not a number of bytes.")
+        return _RequestBody(stream, int(length)) if int(length) else None
+    # No length: a chunked body (or none), which we may read to its end only when the
+    # server says it ends the input for us (wsgi.input_terminated, as Werkzeug reads
+    # it); PEP 3333 forbids reading past CONTENT_LENGTH otherwise.
+    if environ.get("wsgi.input_terminated"):
+        first = _read(stream, BLOCK)
+        return _RequestBody(stream, None, first) if first else None
+    if environ.get("HTTP_TRANSFER_ENCODING"):
+        raise _LengthRequired("This server cannot pass on a request body without Content-Length.")
+    return None
+
+
+class _LengthRequired(ValueError):
+    """A chunked request body on a server without ``wsgi.input_terminated`` (RFC 9110 15.5.12: 411)."""
