@@ -4,8 +4,11 @@ rule through ``framework.testing.validated`` (``wsgiref.validate`` around the la
 from __future__ import annotations
 
 import gzip
+import socket
 import sys
+import threading
 import zlib
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import brotli
 import pytest
@@ -14,6 +17,7 @@ from werkzeug.test import create_environ
 import middleware.compress as compress_module
 from framework.testing import TestClient, validated
 from middleware.compress import DEFAULT_MEDIA_TYPES, Compress, choose_encoding, compressible
+from middleware.cors import CORS
 
 JSON = b'{"items": [' + b", ".join(b'{"id": %d, "name": "item %d"}' % (i, i) for i in range(200)) + b"]}"
 
@@ -340,12 +344,91 @@ def test_each_chunk_is_flushed_before_the_next_is_made(coding, reader):
     body = validated(Compress(app))(create_environ("/", headers={"Accept-Encoding": coding}),
                                     lambda status, headers, exc_info=None: None)
     decompress = reader()
-    iterator = iter(body)
-    for number in range(3):
-        assert decompress(next(iterator)) == b"data: event %d\n\n" % number
-        assert made == list(range(number + 1))  # the next event is not made yet
-    assert decompress(b"".join(iterator)) == b""
+    try:
+        iterator = iter(body)
+        for number in range(3):
+            assert decompress(next(iterator)) == b"data: event %d\n\n" % number
+            assert made == list(range(number + 1))  # the next event is not made yet
+        assert decompress(b"".join(iterator)) == b""
+    finally:
+        body.close()
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def test_a_real_server_sends_the_first_event_while_the_app_waits():
+    """wsgiref's server writes each chunk to the socket: the client reads and decompresses the
+    first event while the app is blocked before the second, until the client says it got it."""
+    release = threading.Event()
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+        yield b"data: first\n\n"
+        if not release.wait(10):
+            raise RuntimeError("the client never got the first event")
+        yield b"data: second\n\n"
+
+    server = make_server("127.0.0.1", 0, validated(Compress(app)), handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=10) as client:
+            client.sendall(b"GET /events HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n"
+                           b"Connection: close\r\n\r\n")
+            received = b""
+            while b"\r\n\r\n" not in received:
+                received += client.recv(4096)
+            head, _, body = received.partition(b"\r\n\r\n")
+            assert b"Content-Encoding: gzip" in head
+            decompress = zlib.decompressobj(31).decompress
+            decoded = decompress(body)
+            while decoded != b"data: first\n\n":
+                data = client.recv(4096)
+                assert data, f"the connection closed after {decoded!r}"
+                decoded += decompress(data)
+            assert not release.is_set()  # the app is still waiting: nothing was buffered
+            release.set()
+            while data := client.recv(4096):
+                decoded += decompress(data)
+            assert decoded == b"data: first\n\ndata: second\n\n"
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def test_empty_chunks_are_passed_on_as_empty_chunks():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"a" * 10, b"", b"b" * 10]
+
+    body = Compress(app)(create_environ("/", headers={"Accept-Encoding": "gzip"}), lambda *args: None)
+    chunks = list(body)
     body.close()
+    assert len(chunks) == 4 and chunks[1] == b""  # one out for each in (PEP 3333), then the trailer
+    assert gzip.decompress(b"".join(chunks)) == b"a" * 10 + b"b" * 10
+
+
+def test_a_long_known_length_is_streamed_not_held(monkeypatch):
+    monkeypatch.setattr(compress_module, "_BUFFER_LIMIT", 1000)
+    response = get(Compress(make_app()), Accept_Encoding="gzip")
+    assert "Content-Length" not in response.headers
+    assert decode(response) == JSON
+    monkeypatch.setattr(compress_module, "_BUFFER_LIMIT", len(JSON))
+    response = get(Compress(make_app()), Accept_Encoding="gzip")
+    assert int(response.headers["Content-Length"]) == len(response.data)
+
+
+def test_with_cors_outside_both_vary_fields_are_kept():
+    layer = CORS(Compress(make_app(Vary="Cookie")), origins=["https://app.example.com"])
+    response = get(layer, Accept_Encoding="gzip", Origin="https://app.example.com")
+    assert response.headers.getlist("Vary") == ["Cookie, Accept-Encoding, Origin"]
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert decode(response) == JSON
 
 
 # -- options ---------------------------------------------------------------------------------
