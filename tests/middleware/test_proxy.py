@@ -60,6 +60,15 @@ def not_proxied(environ, start_response):
     return [b"local"]
 
 
+def make_environ(path: str, query: str = "", **extra) -> dict:
+    """A complete PEP 3333 environ, for calls that the test client cannot make (chunked input)."""
+    return {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
+            "SERVER_NAME": "localhost", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": False,
+            "wsgi.run_once": False, **extra}
+
+
 def client(urls, **options) -> TestClient:
     options.setdefault("timeout", 5.0)
     return TestClient(validated(Proxy(not_proxied, routes={"/api": list(urls)}, **options)))
@@ -161,11 +170,8 @@ def test_request_and_response_bodies_are_passed_intact(upstreams):
 def test_a_request_body_of_unknown_length_goes_out_chunked(upstreams):
     proxy = validated(Proxy(not_proxied, routes={"/api": [upstreams[0].url]}))
     data = b"chunk" * 50000
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/echo", "SCRIPT_NAME": "", "QUERY_STRING": "",
-               "SERVER_NAME": "localhost", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-               "HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": io.BytesIO(data), "wsgi.errors": sys.stderr,
-               "wsgi.input_terminated": True, "wsgi.url_scheme": "http", "wsgi.version": (1, 0),
-               "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False}
+    environ = make_environ("/api/echo", REQUEST_METHOD="POST", HTTP_TRANSFER_ENCODING="chunked",
+                           **{"wsgi.input": io.BytesIO(data), "wsgi.input_terminated": True})
     statuses = []
     body = proxy(environ, lambda status, headers, exc_info=None: statuses.append(status))
     try:
