@@ -27,6 +27,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .assets_refs import REWRITABLE, rewrite_references
+
 __all__ = ["MANIFEST_NAME", "MANIFEST_VERSION", "AssetsReport", "build_assets", "fingerprint",
            "fingerprinted_name", "is_compressible", "read_manifest"]
 
@@ -122,6 +124,9 @@ COMPRESSIBLE_SUFFIXES = frozenset({
 _FINGERPRINTED = re.compile(r"^.+\.([0-9a-f]{8})(\.[^.]+)?$")
 
 _SIBLINGS = (".gz", ".br")
+
+#: Rounds of reference rewriting before a circle of ``@import`` is given up on.
+_PASSES = 5
 
 
 def fingerprint(content: bytes) -> str:
@@ -270,7 +275,70 @@ def _inside(path: str, root: str) -> bool:
     return os.path.commonpath([os.path.realpath(path), root]) == root
 
 
-def build_assets(directory: str, *, compress: bool = True) -> AssetsReport:
+def _inputs(directory: str, root: str, made_before: set[str]) -> dict[str, bytes]:
+    """The files to fingerprint (name -> content), in sorted order.
+
+    Skipped: dotfiles, the manifest, the copies of an earlier build, ``.gz``/``.br``
+    files beside their file, symlinks out of ``root``, and any file already named by
+    its own fingerprint (a copy, even when the manifest that named it is gone).
+    """
+    files = _walk(directory)
+    present = set(files)
+    inputs = {}
+    for name in files:
+        if (name == MANIFEST_NAME or name in made_before
+                or (name.endswith(_SIBLINGS) and name[:-3] in present)):
+            continue
+        full = os.path.join(directory, *name.split("/"))
+        if os.path.islink(full) and not _inside(full, root):
+            continue  # StaticFiles refuses a symlink out of its root: so does its copy
+        content = _read(full)
+        if content is None:
+            continue
+        match = _FINGERPRINTED.match(name.rpartition("/")[2])
+        if match and match.group(1) == fingerprint(content):
+            continue
+        inputs[name] = content
+    return inputs
+
+
+def _copies(inputs: dict[str, bytes], *, rewrite: bool) -> dict[str, tuple[str, bytes]]:
+    """Each input's fingerprinted name and the copy's content.
+
+    With ``rewrite``, the copies of CSS and JavaScript files point their references
+    at fingerprinted names, and are named by the rewritten content (so a stylesheet
+    gets a new name when an image it uses changes). A stylesheet can ``@import``
+    another: the names are computed again until they settle (as Django does), and
+    references that go round in a circle are left plain.
+    """
+    copies = {name: (fingerprinted_name(name, fingerprint(content)), content)
+              for name, content in inputs.items()}
+    texts = {name: content.decode("utf-8", "surrogateescape") for name, content in inputs.items()
+             if rewrite and os.path.splitext(name)[1].lower() in REWRITABLE}
+    if not texts:
+        return copies
+    settled = False
+    for _ in range(_PASSES):
+        before = {name: copies[name][0] for name in texts}
+        _rewrite_pass(texts, copies, lambda path: copies[path][0] if path in copies else None)
+        if before == {name: copies[name][0] for name in texts}:
+            settled = True
+            break
+    if not settled:  # a circle of imports: plain names for the rewritable files
+        _rewrite_pass(texts, copies,
+                      lambda path: copies[path][0] if path in copies and path not in texts else None)
+    return copies
+
+
+def _rewrite_pass(texts: dict[str, str], copies: dict[str, tuple[str, bytes]],
+                  lookup: Callable[[str], str | None]) -> None:
+    rewritten = {name: rewrite_references(name, text, lookup).encode("utf-8", "surrogateescape")
+                 for name, text in texts.items()}
+    for name, content in rewritten.items():
+        copies[name] = (fingerprinted_name(name, fingerprint(content)), content)
+
+
+def build_assets(directory: str, *, compress: bool = True, rewrite: bool = True) -> AssetsReport:
     """Fingerprint every file in ``directory`` and write ``manifest.json``.
 
     ::
@@ -279,17 +347,22 @@ def build_assets(directory: str, *, compress: bool = True) -> AssetsReport:
         report.manifest["app.js"]          # 'app.3f2a9c1b.js'
 
     For each file (recursively; dotfiles, ``.gz``/``.br`` siblings, the manifest,
-    fingerprinted copies and symlinks out of the directory are skipped) it writes a copy named by its content,
-    ``app.js`` -> ``app.<hash8>.js``, and for compressible files (text, scripts,
-    JSON, SVG, wasm...) ``.gz`` and, when the ``brotli`` package is installed,
-    ``.br`` siblings of both names when they are smaller than the file. Then it
-    writes the manifest (sorted keys, atomically). Running it again changes nothing
-    unless a file changed; copies of an earlier build that the new manifest no
-    longer names (the file changed or went) are removed with their siblings.
+    fingerprinted copies and symlinks out of the directory are skipped) it writes a
+    copy named by its content, ``app.js`` -> ``app.<hash8>.js`` (in the copies of
+    stylesheets and scripts, references to other files point at their copies), and
+    for compressible files (text, scripts, JSON, SVG, wasm...) ``.gz`` and, when the
+    ``brotli`` package is installed, ``.br`` siblings of both names when they are
+    smaller than the file. Then it writes the manifest (sorted keys, atomically).
+    Running it again changes nothing unless a file changed; copies of an earlier
+    build that the new manifest no longer names (the file changed or went) are
+    removed with their siblings.
 
     :param directory: The static directory.
     :param compress: Write ``.gz``/``.br`` siblings. When False, none is written
         and existing ones of compressible files are removed (they might be stale).
+    :param rewrite: In the copies of CSS and JavaScript files, point ``url(...)``,
+        ``@import`` and ``sourceMappingURL`` references at fingerprinted names
+        (:mod:`framework.assets_refs`); the files themselves are never changed.
     :raises ValueError: ``directory`` does not exist or is not a directory.
     """
     if not os.path.isdir(directory):
@@ -307,30 +380,18 @@ def build_assets(directory: str, *, compress: bool = True) -> AssetsReport:
         brotli = _brotli()
         if brotli is not None:
             encoders["br"] = brotli
-    files = _walk(directory)
-    present = set(files)
-    for name in files:
-        if (name == MANIFEST_NAME or name in made_before
-                or (name.endswith(_SIBLINGS) and name[:-3] in present)):
-            continue
-        full = os.path.join(directory, *name.split("/"))
-        if os.path.islink(full) and not _inside(full, root):
-            continue  # StaticFiles refuses a symlink out of its root: so does its copy
-        content = _read(full)
-        if content is None:
-            continue
-        digest = fingerprint(content)
-        match = _FINGERPRINTED.match(name.rpartition("/")[2])
-        if match and match.group(1) == digest:  # a copy this tool made, manifest or not
-            continue
-        target = fingerprinted_name(name, digest)
+    inputs = _inputs(directory, root, made_before)
+    copies = _copies(inputs, rewrite=rewrite)
+    for name, content in inputs.items():
+        target, copy = copies[name]
         report.manifest[name] = target
+        full = os.path.join(directory, *name.split("/"))
         target_full = os.path.join(directory, *target.split("/"))
-        _write(target_full, content, report)
+        _write(target_full, copy, report)
         if is_compressible(name):
             report.original_bytes += len(content)
             _siblings(full, content, encoders, report, count=True)
-            _siblings(target_full, content, encoders, report, count=False)
+            _siblings(target_full, copy, encoders, report, count=False)
     for stale in sorted(made_before - set(report.manifest.values())):
         stale_full = os.path.join(directory, *stale.split("/"))
         for path in (stale_full, *(stale_full + suffix for suffix in _SIBLINGS)):

@@ -6,7 +6,7 @@
                                        [--server NAME] [--workers N] [--threads N]
     python -m framework routes module:app
     python -m framework stack module:app
-    python -m framework assets DIR [--no-compress]
+    python -m framework assets DIR [--no-compress] [--no-rewrite]
 
 ``module:app`` names a module importable from the current directory and an
 attribute in it (dotted for nested objects); without ``:app`` the attribute is
@@ -148,10 +148,10 @@ def _print_table(rows: Sequence[tuple[str, str, str]]) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
-def _assets(directory: str, *, compress: bool) -> int:
+def _assets(directory: str, *, compress: bool, rewrite: bool) -> int:
     """``assets DIR``: build, print the summary; a bad directory is one line, status 2."""
     try:
-        report = build_assets(directory, compress=compress)
+        report = build_assets(directory, compress=compress, rewrite=rewrite)
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -181,9 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     assets.add_argument("directory", help="the static directory, e.g. public")
     assets.add_argument("--no-compress", dest="compress", action="store_false",
                         help="write no .gz/.br siblings (and remove those of earlier runs)")
+    assets.add_argument("--no-rewrite", dest="rewrite", action="store_false",
+                        help="leave url(), @import and sourceMappingURL references in the copies as they are")
     args = parser.parse_args(argv)
     if args.command == "assets":
-        return _assets(args.directory, compress=args.compress)
+        return _assets(args.directory, compress=args.compress, rewrite=args.rewrite)
     try:
         app = load_app(args.target)
     except TargetError as error:

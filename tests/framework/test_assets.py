@@ -19,6 +19,7 @@ from framework.assets import (
     is_compressible,
     read_manifest,
 )
+from framework.assets_refs import rewrite_references
 
 
 def write(path, text):
@@ -30,9 +31,12 @@ def write(path, text):
 
 
 def test_read_manifest_returns_the_paths(tmp_path):
-    manifest = write(tmp_path / MANIFEST_NAME, json.dumps(
-        {"version": 1, "paths": {"app.js": "app.3f2a9c1b.js", "css/site.css": "css/site.0a1b2c3d.css"}}
-    ))
+    manifest = write(
+        tmp_path / MANIFEST_NAME,
+        json.dumps(
+            {"version": 1, "paths": {"app.js": "app.3f2a9c1b.js", "css/site.css": "css/site.0a1b2c3d.css"}}
+        ),
+    )
     assert read_manifest(manifest) == {"app.js": "app.3f2a9c1b.js", "css/site.css": "css/site.0a1b2c3d.css"}
 
 
@@ -321,3 +325,175 @@ def test_a_directory_that_is_not_there_is_a_value_error(tmp_path, make, says):
     make(root)
     with pytest.raises(ValueError, match=says):
         build_assets(str(root))
+
+
+# --- references in stylesheets and scripts ------------------------------------------------
+
+NAMES = {
+    "img/bg.png": "img/bg.11111111.png",
+    "css/base.css": "css/base.22222222.css",
+    "font/a b.woff2": "font/a b.33333333.woff2",
+    "app.js.map": "app.js.44444444.map",
+    "css/site.css.map": "css/site.css.55555555.map",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        pytest.param(
+            "css/site.css",
+            "a{background:url(../img/bg.png)}",
+            "a{background:url(../img/bg.11111111.png)}",
+            id="url-relative",
+        ),
+        pytest.param(
+            "css/site.css",
+            "a{b:url('../img/bg.png')}",
+            "a{b:url('../img/bg.11111111.png')}",
+            id="url-single-quotes",
+        ),
+        pytest.param(
+            "css/site.css",
+            'a{b:url( "../img/bg.png" )}',
+            'a{b:url( "../img/bg.11111111.png" )}',
+            id="url-double-quotes-spaces",
+        ),
+        pytest.param(
+            "css/site.css", "a{b:URL(../img/bg.png)}", "a{b:URL(../img/bg.11111111.png)}", id="url-upper-case"
+        ),
+        pytest.param(
+            "css/site.css",
+            "a{b:url(../img/bg.png?v=2#x)}",
+            "a{b:url(../img/bg.11111111.png?v=2#x)}",
+            id="query-and-fragment-kept",
+        ),
+        pytest.param(
+            "css/site.css",
+            "a{b:url(./../img/./bg.png)}",
+            "a{b:url(./../img/./bg.11111111.png)}",
+            id="dot-segments",
+        ),
+        pytest.param(
+            "site.css", "a{b:url(img/bg.png)}", "a{b:url(img/bg.11111111.png)}", id="top-level-file"
+        ),
+        pytest.param(
+            "css/site.css", '@import "base.css";', '@import "base.22222222.css";', id="import-string"
+        ),
+        pytest.param(
+            "css/site.css", "@import url(base.css);", "@import url(base.22222222.css);", id="import-url"
+        ),
+        pytest.param(
+            "css/site.css",
+            "a{}\n/*# sourceMappingURL=site.css.map */",
+            "a{}\n/*# sourceMappingURL=site.css.55555555.map */",
+            id="css-source-map",
+        ),
+        pytest.param(
+            "app.js",
+            "f();\n//# sourceMappingURL=app.js.map",
+            "f();\n//# sourceMappingURL=app.js.44444444.map",
+            id="js-source-map",
+        ),
+        pytest.param("app.js", "x = 'url(img/bg.png)';", "x = 'url(img/bg.png)';", id="js-url-untouched"),
+        pytest.param(
+            "css/site.css", "a{b:url(/img/bg.png)}", "a{b:url(/img/bg.png)}", id="absolute-untouched"
+        ),
+        pytest.param(
+            "css/site.css",
+            "a{b:url(https://cdn.example/img/bg.png)}",
+            "a{b:url(https://cdn.example/img/bg.png)}",
+            id="scheme-untouched",
+        ),
+        pytest.param(
+            "css/site.css",
+            "a{b:url(//cdn.example/img/bg.png)}",
+            "a{b:url(//cdn.example/img/bg.png)}",
+            id="host-untouched",
+        ),
+        pytest.param(
+            "css/site.css",
+            "a{b:url(data:image/png;base64,AAAA)}",
+            "a{b:url(data:image/png;base64,AAAA)}",
+            id="data-uri-untouched",
+        ),
+        pytest.param("css/site.css", "a{b:url(#clip)}", "a{b:url(#clip)}", id="fragment-untouched"),
+        pytest.param(
+            "css/site.css",
+            "a{b:url(../../img/bg.png)}",
+            "a{b:url(../../img/bg.png)}",
+            id="outside-the-folder-untouched",
+        ),
+        pytest.param(
+            "css/site.css", "a{b:url(missing.png)}", "a{b:url(missing.png)}", id="unknown-untouched"
+        ),
+        pytest.param("css/site.css", "a{b:url(../img/)}", "a{b:url(../img/)}", id="folder-untouched"),
+        pytest.param(
+            "css/site.css",
+            "a{b:url('../font/a b.woff2')}",
+            "a{b:url('../font/a b.woff2')}",
+            id="space-in-name-untouched",
+        ),
+        pytest.param("page.html", '<img src="img/bg.png">', '<img src="img/bg.png">', id="html-untouched"),
+    ],
+)
+def test_rewrite_references(name, text, expected):
+    assert rewrite_references(name, text, NAMES.get) == expected
+
+
+@pytest.fixture
+def styled(tmp_path):
+    root = tmp_path / "styled"
+    for folder in ("css", "img"):
+        (root / folder).mkdir(parents=True)
+    (root / "img" / "bg.png").write_bytes(IMAGE)
+    (root / "css" / "base.css").write_bytes(b"body { background: url('../img/bg.png'); }\n" * 10)
+    (root / "css" / "site.css").write_bytes(b'@import "base.css";\nh1 { color: red; }\n' * 10)
+    (root / "app.js").write_bytes(SCRIPT + b"//# sourceMappingURL=app.js.map\n")
+    (root / "app.js.map").write_bytes(b'{"version": 3, "sources": []}')
+    return root
+
+
+def test_copies_point_at_copies_and_are_named_by_what_they_hold(styled):
+    original = {name: (styled / name).read_bytes() for name in listing(styled)}
+    manifest = build_assets(str(styled)).manifest
+    image = manifest["img/bg.png"].rpartition("/")[2]
+    base = (styled / manifest["css/base.css"]).read_bytes()
+    assert base == original["css/base.css"].replace(b"bg.png", image.encode())
+    site = (styled / manifest["css/site.css"]).read_bytes()
+    assert site == original["css/site.css"].replace(b"base.css", manifest["css/base.css"][4:].encode())
+    script = (styled / manifest["app.js"]).read_bytes()
+    assert script.endswith(f"//# sourceMappingURL={manifest['app.js.map']}\n".encode())
+    for name, target in manifest.items():
+        assert target == fingerprinted_name(name, fingerprint((styled / target).read_bytes()))
+        assert (styled / name).read_bytes() == original[name]  # the files themselves never change
+    assert gzip.decompress((styled / f"{manifest['css/base.css']}.gz").read_bytes()) == base
+    assert build_assets(str(styled)).written == []
+
+
+def test_a_changed_image_renames_the_stylesheets_that_use_it(styled):
+    before = build_assets(str(styled)).manifest
+    (styled / "img" / "bg.png").write_bytes(IMAGE[::-1])
+    after = build_assets(str(styled)).manifest
+    assert after["img/bg.png"] != before["img/bg.png"]
+    assert after["css/base.css"] != before["css/base.css"]  # it names the new image
+    assert after["css/site.css"] != before["css/site.css"]  # it imports the new base.css
+    assert after["app.js"] == before["app.js"]
+    assert not (styled / before["css/site.css"]).exists()
+
+
+def test_a_circle_of_imports_is_left_plain(styled):
+    (styled / "css" / "base.css").write_bytes(
+        b'@import "site.css";\nbody { background: url(../img/bg.png); }\n'
+    )
+    manifest = build_assets(str(styled)).manifest
+    base = (styled / manifest["css/base.css"]).read_bytes()
+    assert base.startswith(b'@import "site.css";')
+    assert manifest["img/bg.png"].rpartition("/")[2].encode() in base
+    assert (styled / manifest["css/site.css"]).read_bytes().startswith(b'@import "base.css";')
+
+
+def test_no_rewrite_copies_the_bytes(styled):
+    manifest = build_assets(str(styled), rewrite=False).manifest
+    for name, target in manifest.items():
+        assert (styled / target).read_bytes() == (styled / name).read_bytes()

@@ -71,3 +71,16 @@ def test_a_bad_directory_is_one_line_on_stderr_and_status_2(tmp_path, name, make
         f"error: The static directory {name!r} {says}; give the folder of the files to fingerprint, "
         f"e.g. 'python -m framework assets public'."
     ]
+
+
+@pytest.mark.parametrize(
+    ("flags", "rewritten"),
+    [pytest.param([], True, id="rewrites"), pytest.param(["--no-rewrite"], False, id="no-rewrite")],
+)
+def test_stylesheet_copies_point_at_copies_unless_told_not_to(tmp_path, capsys, flags, rewritten):
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG not really")
+    (tmp_path / "site.css").write_bytes(b"h1 { background: url(logo.png); }\n")
+    assert cli.main(["assets", *flags, str(tmp_path)]) == 0
+    manifest = read_manifest(str(tmp_path / "manifest.json"))
+    copy = (tmp_path / manifest["site.css"]).read_bytes()
+    assert (manifest["logo.png"].encode() in copy) is rewritten
