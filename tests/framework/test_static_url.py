@@ -7,12 +7,19 @@ built by ``build_assets``.
 
 from __future__ import annotations
 
+import gzip
+from functools import partial
+
 import pytest
 
 from framework import App, Request
+from framework.assets import build_assets, fingerprint
 from framework.context import STATIC_URL_KEY, static_url
 from framework.templating import request_globals
 from framework.testing import TestClient, validated
+from middleware.mount import Mount
+from middleware.stack import Stack
+from middleware.static import StaticFiles
 
 PAGE = '<script src="{{ static_url(\'app.js\') }}"></script>'
 
@@ -119,3 +126,91 @@ def test_context_keys_and_the_apps_own_globals_win(tmp_path):
     app.jinja_env.globals["static_url"] = lambda path: f"/cdn/{path}"
     response = TestClient(with_layer(app)).get("/")
     assert response.text == '<script src="/cdn/app.js"></script>'
+
+
+# --- end to end: build_assets, StaticFiles, an App anywhere inside the onion ----------------
+
+SCRIPT = b"document.title = 'hello from app.js';\n" * 40
+STYLE = b"body { margin: 0 auto; color: #333; }\n" * 40
+TWO = "{{ static_url('app.js') }} {{ static_url('css/site.css') }}"
+
+
+@pytest.fixture
+def site(tmp_path):
+    """An App rendering static_url, and a static folder built by build_assets."""
+    public = tmp_path / "public"
+    (public / "css").mkdir(parents=True)
+    (public / "app.js").write_bytes(SCRIPT)
+    (public / "css" / "site.css").write_bytes(STYLE)
+    manifest = build_assets(str(public)).manifest
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "two.html").write_text(TWO, encoding="utf-8")
+    (templates / "later.html").write_text("{{ static_url('later.js') }}", encoding="utf-8")
+    app = App(__name__, template_folder=str(templates))
+
+    @app.get("/")
+    def index(request):
+        return app.render("two.html")
+
+    @app.get("/later")
+    def later(request):
+        return app.render("later.html")
+
+    return app, str(public), manifest
+
+
+def urls(prefix, manifest):
+    return f"{prefix}/{manifest['app.js']} {prefix}/{manifest['css/site.css']}"
+
+
+@pytest.mark.parametrize(
+    ("build", "script_name", "page", "prefix"),
+    [
+        pytest.param(lambda app, public: StaticFiles(app, mounts={"/static": public}),
+                     "", "/", "/static", id="around-the-app"),
+        pytest.param(lambda app, public: StaticFiles(app, mounts={"/static": public}),
+                     "/prefix", "/", "/prefix/static", id="under-a-script-name"),
+        pytest.param(lambda app, public: StaticFiles(app, mounts={"/assets/v1": public}),
+                     "/prefix", "/", "/prefix/assets/v1", id="deeper-mount"),
+        pytest.param(lambda app, public: Stack(Mount(mounts={"/shop": app}),
+                                               partial(StaticFiles, mounts={"/static": public})),
+                     "/prefix", "/shop/", "/prefix/static", id="outside-a-mount-in-a-stack"),
+        pytest.param(lambda app, public: Mount(mounts={"/shop": StaticFiles(app,
+                                                                             mounts={"/static": public})}),
+                     "/prefix", "/shop/", "/prefix/shop/static", id="inside-a-mount"),
+        pytest.param(lambda app, public: Stack(app, partial(StaticFiles, mounts={"/static": public}),
+                                               partial(Mount, mounts={"/api": App("api")})),
+                     "/prefix", "/", "/prefix/static", id="stack-with-layers-inside"),
+    ],
+)
+def test_the_url_is_the_fingerprinted_file_under_the_mount_and_script_name(site, build, script_name, page,
+                                                                          prefix):
+    app, public, manifest = site
+    client = TestClient(validated(build(app, public)))
+    response = client.get(page, environ_overrides={"SCRIPT_NAME": script_name})
+    assert response.status_code == 200, response.text
+    assert response.text == urls(prefix, manifest)
+    assert manifest["app.js"] == f"app.{fingerprint(SCRIPT)}.js"
+    # And that URL serves the file, cached for a year, from the same onion.
+    url = f"{prefix}/{manifest['app.js']}".removeprefix(script_name)
+    served = client.get(url, environ_overrides={"SCRIPT_NAME": script_name})
+    assert served.status_code == 200
+    assert served.get_data() == SCRIPT
+    assert "immutable" in served.headers["Cache-Control"]
+
+
+def test_the_fingerprinted_url_serves_the_gzip_sibling(site):
+    app, public, manifest = site
+    client = TestClient(validated(StaticFiles(app, mounts={"/static": public})))
+    url = client.get("/").text.split()[0]
+    served = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert served.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(served.get_data()) == SCRIPT
+
+
+def test_a_file_not_in_the_manifest_keeps_its_name(site, tmp_path):
+    app, public, _ = site
+    (tmp_path / "public" / "later.js").write_bytes(b"1;")
+    client = TestClient(validated(StaticFiles(app, mounts={"/static": public}, autorefresh=True)))
+    assert client.get("/later").text == "/static/later.js"
