@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import http
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, ReadTimeoutError
@@ -56,6 +57,8 @@ _REPLACED = frozenset(("host", "x-forwarded-proto", "x-forwarded-host", "x-forwa
                        "x-forwarded-for", "via", "expect", "content-length", "content-type"))
 # PEP 3333 PATH_INFO is percent-decoded; quote it again, keeping RFC 3986 pchar and "/".
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
+_HEX = re.compile(r"[0-9A-Fa-f]{2}")
 
 
 def _is_hop_by_hop(name: str, listed: frozenset[str]) -> bool:
@@ -279,24 +282,20 @@ class Proxy:
             return self.app(environ, start_response)
         prefix, route = found
         try:
+            target = _target(environ, len(prefix) if self.strip_prefix else 0)
             body = _request_body(environ)
         except (ValueError, _ClientGone) as error:
             logger.warning("Refused a request for %s from %s: %s", route.prefix or "/",
                            environ.get("REMOTE_ADDR"), error)
             refusal = LengthRequired if isinstance(error, _LengthRequired) else BadRequest
             return error_app(refusal(str(error)))(environ, start_response)
-        return self._forward(environ, start_response, prefix, route, body)
+        return self._forward(environ, start_response, prefix, route, target, body)
 
     def _forward(self, environ: WSGIEnvironment, start_response: StartResponse, prefix: str,
-                 route: _Route, body: _RequestBody | None) -> Iterable[bytes]:
+                 route: _Route, target: str, body: _RequestBody | None) -> Iterable[bytes]:
         """Try the route's upstreams in turn until one answers; then stream its answer."""
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO") or ""
-        rest = path[len(prefix):] if self.strip_prefix else path
-        target = quote(rest.encode("latin-1"), safe=_PATH_SAFE)
-        query = environ.get("QUERY_STRING")
-        if query:
-            target += "?" + query
         headers = self._request_headers(environ, prefix)
         for upstream in route.candidates(time.monotonic()):
             headers["Host"] = (environ.get("HTTP_HOST") or upstream.netloc) if self.preserve_host \
@@ -323,13 +322,18 @@ class Proxy:
                 if method in IDEMPOTENT and (body is None or not body.started):
                     continue
                 break
-            status = f"{response.status} {response.reason or _phrase(response.status)}"
-            start_response(status, self._response_headers(environ, prefix, upstream, response))
-            if method == "HEAD" or response.status in (204, 304) or response.status < 200:
-                response.drain_conn()
-                response.release_conn()
+            body_out = _ResponseBody(response, upstream)
+            try:
+                status = f"{response.status} {response.reason or _phrase(response.status)}"
+                start_response(status, self._response_headers(environ, prefix, upstream, response))
+            except BaseException:
+                body_out.close()
+                raise
+            if method == "HEAD" or response.status in (204, 304):
+                body_out.done = True  # no body (RFC 9112 6.3): the connection goes back to the pool
+                body_out.close()
                 return []
-            return _ResponseBody(response, upstream)
+            return body_out
         logger.error("No upstream of %s answered %s %s.", route.prefix or "/", method, path)
         return error_app(BadGateway("No upstream server could take the request."))(environ, start_response)
 
@@ -473,6 +477,43 @@ def _phrase(status: int) -> str:
         return http.HTTPStatus(status).phrase
     except ValueError:
         return "Unknown"
+
+
+def _target(environ: WSGIEnvironment, skip: int) -> str:
+    """The request target after the upstream's base path: ``PATH_INFO`` from *skip* on, and the query.
+
+    The server's raw request path (``RAW_URI``: gunicorn, ``REQUEST_URI``: uWSGI,
+    Werkzeug) when it decodes to ``SCRIPT_NAME + PATH_INFO``, so escapes such as ``%2F``
+    reach the upstream as the client sent them; else ``PATH_INFO`` quoted again. A
+    ``.`` or ``..`` segment is a ``ValueError``: the upstream would resolve it, maybe
+    outside the route.
+    """
+    script, path = environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO") or ""
+    if _DOT_SEGMENT.search(path):
+        raise ValueError(f"The path {path!r} has a '.' or '..' segment; it is not forwarded.")
+    wire = None
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    if raw.startswith("/"):
+        raw = raw.partition("?")[0]
+        if unquote_to_bytes(raw) == (script + path).encode("latin-1"):
+            wire = _raw_suffix(raw, len(script) + skip)
+    if wire is None:
+        wire = quote(path[skip:].encode("latin-1"), safe=_PATH_SAFE)
+    query = environ.get("QUERY_STRING")
+    return f"{wire}?{query}" if query else wire
+
+
+def _raw_suffix(raw: str, skip: int) -> str | None:
+    """What follows the first *skip* decoded bytes of the raw path *raw*; ``None`` if no boundary is there."""
+    index = decoded = 0
+    while decoded < skip and index < len(raw):
+        if raw[index] == "%" and _HEX.fullmatch(raw[index + 1:index + 3]):
+            index += 3
+            decoded += 1
+        else:
+            decoded += len(raw[index].encode())
+            index += 1
+    return raw[index:] if decoded == skip else None
 
 
 def _request_body(environ: WSGIEnvironment) -> _RequestBody | None:

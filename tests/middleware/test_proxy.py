@@ -184,11 +184,30 @@ def test_a_request_body_of_unknown_length_goes_out_chunked(upstreams):
     assert answer["sha256"] == hashlib.sha256(data).hexdigest()
 
 
-def test_query_string_and_path_are_preserved(upstreams):
-    proxy = client([upstreams[0].url])
-    answer = proxy.get("/api/a%20b/%C3%A9/echo?x=1&y=%2F&z").json
-    assert answer["path"] == "/api/a%20b/%C3%A9/echo"
+@pytest.mark.parametrize(("path", "environ", "strip", "expected"), [
+    pytest.param("/api/a%20b/%C3%A9/echo", {}, False, "/api/a%20b/%C3%A9/echo", id="escapes"),
+    pytest.param("/api/a%2Fb/echo", {}, False, "/api/a%2Fb/echo", id="raw-slash-kept"),
+    pytest.param("/api/a%2Fb/echo", {}, True, "/a%2Fb/echo", id="raw-slash-stripped"),
+    pytest.param("/api/a%2Fb/echo", {"SCRIPT_NAME": "/m", "RAW_URI": "/m/api/a%2Fb/echo"}, True,
+                 "/a%2Fb/echo", id="raw-under-script-name"),
+    pytest.param("/api/a%2Fb/echo", {"RAW_URI": "/elsewhere", "REQUEST_URI": "/elsewhere"}, False,
+                 "/api/a/b/echo", id="raw-that-does-not-match-is-ignored"),
+    pytest.param("/api/%C3%A9t%C3%A9/echo", {"RAW_URI": "", "REQUEST_URI": ""}, False,
+                 "/api/%C3%A9t%C3%A9/echo", id="no-raw-path-info-quoted"),
+])
+def test_path_and_query_are_preserved(upstreams, path, environ, strip, expected):
+    proxy = client([upstreams[0].url], strip_prefix=strip)
+    answer = proxy.get(path + "?x=1&y=%2F&z", environ_overrides=environ).json
+    assert answer["path"] == expected
     assert answer["query"] == "x=1&y=%2F&z"
+
+
+@pytest.mark.parametrize("path", ["/api/../admin", "/api/x/./y", "/api/x/..", "/api/%2e%2e/admin"])
+def test_dot_segments_are_refused(upstreams, path, caplog):
+    with caplog.at_level(logging.WARNING, "middleware.proxy"):
+        response = client([upstreams[0].url]).get(path)
+    assert response.status_code == 400
+    assert "segment; it is not forwarded" in caplog.text
 
 
 @pytest.mark.parametrize(("strip", "base", "script", "expected"), [
