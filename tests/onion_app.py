@@ -6,10 +6,11 @@ Served by the tests in-process (``build(...)``) and by a real gunicorn::
     ONION_ID=a gunicorn tests.onion_app:upstream      # the upstream the Proxy layer forwards to
     python -m framework stack tests.onion_app:application
 
-Outermost first: RateLimit, Sessions, FormLogin, Authorize, Mount (a plain WSGI app at
-``/wsgi``) around the App. A :class:`Checked` wrapper (``wsgiref.validate.validator``,
-listed through by ``describe()``) sits outside every layer and around the app, so a layer
-that breaks PEP 3333 on either side fails the request (a 500 under gunicorn).
+Outermost first: CORS, Compress, RateLimit, Sessions, FormLogin, Authorize, XSLT, Proxy
+(``/api`` to the upstreams), Mount (a plain WSGI app at ``/wsgi``) around the App. A
+:class:`Checked` wrapper (``wsgiref.validate.validator``, listed through by ``describe()``)
+sits outside every layer and around the app, so a layer that breaks PEP 3333 on either
+side fails the request (a 500 under gunicorn).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -28,6 +30,10 @@ from werkzeug.security import generate_password_hash
 
 from framework import App
 from middleware import Authorize, FormLogin, Mount, RateLimit, Sessions, Stack
+from middleware.compress import Compress
+from middleware.cors import CORS
+from middleware.proxy import Proxy
+from middleware.xslt import XSLT
 
 HERE = Path(__file__).resolve().parent / "onion"
 STATIC = HERE / "static"
@@ -84,6 +90,13 @@ def upstream(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     return [answer]
 
 
+def upstream_command(port: int, workers: int = 1) -> list[str]:
+    """The command serving :func:`upstream` with gunicorn on *port* (run from the repository root)."""
+    return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+            "--worker-class", "gthread", "--threads", "4", "--graceful-timeout", "3",
+            "tests.onion_app:upstream"]
+
+
 def make_app() -> App:
     """The App at the heart of the onion."""
     app = App("onion")
@@ -107,7 +120,7 @@ def make_app() -> App:
 
     @app.get("/feed")
     def feed(request: Any) -> tuple[str, dict[str, str]]:
-        items = "".join(f"<item>news {i}</item>" for i in range(3))
+        items = "".join(f"<item>news item number {i}</item>" for i in range(12))
         return f"<?xml version='1.0'?><feed>{items}</feed>", {"Content-Type": "application/xml"}
 
     @app.route("/echo", methods=["POST", "PUT", "PATCH", "DELETE"])
@@ -135,12 +148,16 @@ def make_app() -> App:
 
 def layers(upstreams: list[str] | None = None) -> list[Callable[[Any], Any]]:
     """The layers, outermost first (each also checked by a validator: see :func:`build`)."""
-    del upstreams  # the Proxy layer is not in the onion yet
     return [
+        partial(CORS, origins=[ORIGIN], methods=["GET", "POST", "PUT", "DELETE"], headers=["Content-Type"],
+                credentials=True),
+        partial(Compress, minimum_size=200),
         partial(RateLimit, limit="100000/minute", rules={"/limited": "3/minute"}),
         partial(Sessions, secret_key=SECRET),
         partial(FormLogin, users=USERS, secret_key=SECRET, protect=["/admin"]),
         partial(Authorize, rules={"/admin": {"alice"}}),
+        partial(XSLT, rules={"/feed": str(FEED_XSL)}),
+        partial(Proxy, routes={"/api": upstreams or ["http://127.0.0.1:9"]}, timeout=5.0),
         partial(Mount, mounts={"/wsgi": Checked(plain)}),
     ]
 

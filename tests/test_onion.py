@@ -7,16 +7,32 @@ random requests through it: ``test_onion_fuzz.py``.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 
 import onion_app
 import pytest
+from support import ROOT, Process, free_port
 from webtest import TestApp
+
+from framework.testing import TestClient
+
+ORIGIN = onion_app.ORIGIN
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    port = free_port()
+    process = Process(onion_app.upstream_command(port), cwd=ROOT, env={"ONION_ID": "up"},
+                      wait_for=("127.0.0.1", port), timeout=30)
+    yield f"http://127.0.0.1:{port}"
+    process.stop()
 
 
 @pytest.fixture
-def client():
-    return TestApp(onion_app.build(), extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+def client(upstream):
+    return TestApp(onion_app.build([upstream]), extra_environ={"REMOTE_ADDR": "127.0.0.1"})
 
 
 def log_in(client, username, password, next_value="/admin"):
@@ -87,3 +103,71 @@ def test_json_error_bodies_carry_no_traceback(client):
     response = client.get("/nowhere", headers={"Accept": "application/json"}, status=404)
     assert json.loads(response.text)["error"]["status"] == 404
     assert "Traceback" not in response.text
+
+
+# -- the layers that rewrite, answer for others, or forward ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "check"),
+    [
+        pytest.param("/big", lambda body: json.loads(body) == onion_app.BIG, id="app-json"),
+        pytest.param("/feed", lambda body: b"<li>news item number 11</li>" in body, id="xslt-output"),
+        pytest.param("/api/x", lambda body: json.loads(body)["upstream"] == "up", id="proxied"),
+        pytest.param("/stream?n=40", lambda body: body.count(b"\n") == 40, id="streamed"),
+    ],
+)
+def test_compress_gzips_every_kind_of_answer(upstream, path, check):
+    client = TestClient(onion_app.build([upstream]))  # WebTest would decode the gzip itself
+    response = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in response.headers["Vary"]
+    assert check(gzip.decompress(response.data))
+    plain = client.get(path)
+    assert "Content-Encoding" not in plain.headers and check(plain.data)
+
+
+def test_xslt_turns_the_feed_into_html(client):
+    response = client.get("/feed")
+    assert response.content_type == "text/html"
+    assert "<li>news item number 0</li>" in response.text and "<feed>" not in response.text
+
+
+def test_the_other_xml_is_left_alone(client, upstream):
+    assert client.get("/", headers={"Accept": "application/xml"}).content_type == "text/html"
+
+
+def test_proxy_forwards_api_requests_with_their_body(client):
+    body = bytes(range(256)) * 300
+    response = client.post("/api/upload?x=1", body, content_type="application/octet-stream")
+    answer = response.json
+    assert answer["upstream"] == "up" and answer["path"] == "/api/upload" and answer["query"] == "x=1"
+    assert answer["sha256"] == hashlib.sha256(body).hexdigest()
+    assert answer["forwarded_for"] == "127.0.0.1"
+    assert response.headers["Via"] == "1.1 onion-wsgi"
+
+
+def test_proxy_streams_the_upstream_answer(client):
+    response = client.get("/api/stream")
+    assert response.text.splitlines()[-1] == "upstream chunk 49"
+
+
+@pytest.mark.parametrize("path", [pytest.param("/admin", id="login-protected"),
+                                  pytest.param("/api/x", id="proxied"), pytest.param("/echo", id="app")])
+def test_cors_answers_preflights_before_login_or_proxy(client, path):
+    response = client.options(path, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "PUT",
+                                             "Access-Control-Request-Headers": "content-type"}, status=204)
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    assert "PUT" in response.headers["Access-Control-Allow-Methods"]
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [pytest.param(ORIGIN, True, id="allowed"), pytest.param("https://evil.example", False, id="other")],
+)
+def test_cors_headers_for_allowed_origins_only(client, origin, allowed):
+    for path in ("/big", "/api/x", "/admin"):
+        response = client.get(path, headers={"Origin": origin}, status="*")
+        assert response.headers.get("Access-Control-Allow-Origin") == (origin if allowed else None)
+        assert "Origin" in response.headers["Vary"]

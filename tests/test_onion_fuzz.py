@@ -12,7 +12,6 @@ import base64
 import gc
 import io
 import os
-import sys
 from urllib.parse import unquote_to_bytes
 
 import onion_app
@@ -107,8 +106,7 @@ def open_fds():
 @pytest.fixture(scope="module")
 def upstream():
     port = free_port()
-    process = Process([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                       "tests.onion_app:upstream"], cwd=ROOT, env={"ONION_ID": "fuzz"},
+    process = Process(onion_app.upstream_command(port), cwd=ROOT, env={"ONION_ID": "fuzz"},
                       wait_for=("127.0.0.1", port), timeout=30)
     yield f"http://127.0.0.1:{port}"
     process.stop()

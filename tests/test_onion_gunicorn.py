@@ -7,12 +7,15 @@ and clients that hang up mid-stream leave the server answering the next requests
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import socket
 import sys
 import time
+import zlib
 
+import onion_app
 import pytest
 from support import ROOT, Process, free_port, require_module
 
@@ -31,7 +34,10 @@ def gunicorn(target, env=None, workers=2):
 
 @pytest.fixture(scope="module")
 def upstream():
-    process = gunicorn("tests.onion_app:upstream", env={"ONION_ID": "up"}, workers=1)
+    port = free_port()
+    process = Process(onion_app.upstream_command(port), cwd=ROOT, env={"ONION_ID": "up"},
+                      wait_for=("127.0.0.1", port), timeout=30)
+    process.port = port
     yield process
     process.stop()
 
@@ -63,6 +69,9 @@ def request(server, method, path, body=None, headers=None):
         pytest.param("/wsgi/a", 200, b'"path_info": "/a"', id="mounted-plain-wsgi"),
         pytest.param("/admin", 303, b"", id="login-required"),
         pytest.param("/nowhere", 404, b"Not Found", id="miss"),
+        pytest.param("/feed", 200, b"<li>news item number 0</li>", id="xml-transformed-by-xslt"),
+        pytest.param("/api/x?y=1", 200, b'"upstream": "up", "method": "GET", "path": "/api/x", '
+                     b'"query": "y=1"', id="proxied-to-the-upstream"),
     ],
 )
 def test_each_layer_answers_under_gunicorn(server, path, status, expected):
@@ -123,9 +132,53 @@ def hang_up_mid_stream(server, path="/stream?n=400&pause=0.01", headers=""):
 
 
 def test_client_disconnects_mid_stream_and_the_server_goes_on(server):
-    for _ in range(6):
+    for _ in range(3):
         hang_up_mid_stream(server)
+        hang_up_mid_stream(server, headers="Accept-Encoding: gzip\r\n")  # through Compress's stream
+        hang_up_mid_stream(server, "/api/stream")  # through the Proxy's stream
     time.sleep(0.5)  # the streams notice the closed sockets
     for _ in range(8):
         assert request(server, "GET", "/")[0] == 200
         assert request(server, "GET", "/stream?n=3")[2].count(b"\n") == 3
+        assert json.loads(request(server, "GET", "/api/x")[2])["upstream"] == "up"
+
+
+@pytest.mark.parametrize(
+    ("path", "check"),
+    [
+        pytest.param("/big", lambda body: json.loads(body) == onion_app.BIG, id="app-json"),
+        pytest.param("/api/x", lambda body: json.loads(body)["upstream"] == "up", id="proxied"),
+        pytest.param("/feed", lambda body: b"<li>news item number 11</li>" in body, id="xslt-output"),
+        pytest.param("/stream?n=30", lambda body: body.count(b"\n") == 30, id="streamed"),
+    ],
+)
+def test_compressed_responses(server, path, check):
+    status, headers, body = request(server, "GET", path, headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert check(gzip.decompress(body))
+
+
+def test_cors_preflight_is_answered_in_front_of_the_login(server):
+    status, headers, _ = request(server, "OPTIONS", "/admin", headers={
+        "Origin": onion_app.ORIGIN, "Access-Control-Request-Method": "DELETE"})
+    assert status == 204 and headers["Access-Control-Allow-Origin"] == onion_app.ORIGIN
+
+
+def test_compressed_stream_arrives_chunk_by_chunk(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        started = time.monotonic()
+        connection.request("GET", "/stream?n=4&pause=0.4", headers={"Accept-Encoding": "gzip"})
+        response = connection.getresponse()
+        assert response.headers["Content-Encoding"] == "gzip"
+        decompressor = zlib.decompressobj(wbits=31)
+        first = b""
+        while b"\n" not in first:  # each chunk is flushed: it decompresses on its own
+            first += decompressor.decompress(response.read1(65536))
+        first_at = time.monotonic() - started
+        rest = decompressor.decompress(response.read()) + decompressor.flush()
+        total = time.monotonic() - started
+    finally:
+        connection.close()
+    assert first.startswith(b"chunk 0000 ") and (first + rest).count(b"\n") == 4
+    assert first_at < total - 0.8

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from framework import App
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PREAMBLE = """\
@@ -92,9 +94,25 @@ def test_stack_prints_the_onion_outermost_first(tmp_path, source, expected):
 
 
 # The whole onion of tests/onion_app.py: every layer, in the order of docs/middleware.md.
-ONION_ORDER = ["RateLimit", "Sessions", "FormLogin", "Authorize", "Mount"]
+ONION_ORDER = ["CORS", "Compress", "RateLimit", "Sessions", "FormLogin", "Authorize", "XSLT", "Proxy",
+               "Mount"]
 
 
+def _proxy_looks_like_an_app():
+    """Whether a Proxy keeps a public ``.routes``, where ``describe_stack`` takes it for the app."""
+    from middleware.proxy import Proxy
+
+    return hasattr(Proxy(api, routes={"/api": ["http://127.0.0.1:9"]}), "routes")
+
+
+def api(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"api"]
+
+
+@pytest.mark.xfail(_proxy_looks_like_an_app(), strict=True,
+                   reason="describe_stack stops at a layer with a .routes attribute (the mark of an App), "
+                          "and Proxy keeps its route table as .routes: the Mount and App lines are lost")
 def test_stack_shows_every_layer_of_the_whole_onion_in_order(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))
     onion_app = importlib.import_module("tests.onion_app")  # the module name the command line sees
@@ -105,10 +123,11 @@ def test_stack_shows_every_layer_of_the_whole_onion_in_order(monkeypatch):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     expected, layer = [], onion_app.build().app
-    while not hasattr(layer, "routes"):  # each layer's own describe(), the validators listed through
+    while not isinstance(layer, App):  # each layer's own describe(), the validators listed through
         if not isinstance(layer, onion_app.Checked):
             expected.append(layer.describe())
         layer = layer.app
     assert lines == [*expected, "<App 'onion': 7 routes>"]
+    assert len(lines) == len(ONION_ORDER) + 1
     assert [line.partition("(")[0] for line in lines[:-1]] == ONION_ORDER
     assert onion_app.SECRET not in result.stdout and "pbkdf2" not in result.stdout
