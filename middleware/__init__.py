@@ -16,8 +16,10 @@ Compose layers with :class:`Stack` (first given is outermost); serve several app
 one with :class:`Mount`; ``ProxyFix`` is Werkzeug's. Authentication and authorization:
 :class:`BasicAuth`, :class:`TokenAuth`, :class:`Sessions`, :class:`FormLogin`,
 :class:`Authorize` (``docs/auth.md``). Rate limiting: :class:`RateLimit`
-(``docs/ratelimit.md``). The other layers of the public API (static files, XSLT,
-proxy, compression, CORS) are coming (``docs/roadmap.md``). The helpers
+(``docs/ratelimit.md``). Static files: :class:`StaticFiles` (``docs/static.md``).
+XML turned into HTML: :class:`XSLT` (``docs/xslt.md``). A load-balancing reverse
+proxy: :class:`Proxy` (``docs/proxy.md``). Compression and CORS: :class:`Compress`,
+:class:`CORS` (``docs/compress-cors.md``). The helpers
 for writing a layer of your own are the public :mod:`middleware.toolkit` (see
 ``docs/middleware.md``).
 """
@@ -26,11 +28,16 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .auth import BasicAuth, TokenAuth
 from .authorize import Authorize
+from .compress import Compress
+from .cors import CORS
 from .login import FormLogin
 from .mount import Mount
+from .proxy import Proxy
 from .ratelimit import RateLimit
 from .sessions import Sessions
 from .stack import Stack
+from .static import StaticFiles
+from .xslt import XSLT
 
-__all__ = ["Authorize", "BasicAuth", "FormLogin", "Mount", "ProxyFix", "RateLimit", "Sessions", "Stack",
-           "TokenAuth"]
+__all__ = ["CORS", "XSLT", "Authorize", "BasicAuth", "Compress", "FormLogin", "Mount", "Proxy", "ProxyFix",
+           "RateLimit", "Sessions", "Stack", "StaticFiles", "TokenAuth"]
