@@ -10,9 +10,12 @@ document.addEventListener("DOMContentLoaded", () => {
     return;
   }
   button.addEventListener("click", async () => {
-    const response = await fetch(button.dataset.url, {
-      headers: { Authorization: `Bearer ${button.dataset.token}`, Accept: "application/json" },
-    });
+    // Logged in, the page's own cookie is enough; otherwise the demo token, as a script sends it.
+    const headers = { Accept: "application/json" };
+    if (button.dataset.token) {
+      headers.Authorization = `Bearer ${button.dataset.token}`;
+    }
+    const response = await fetch(button.dataset.url, { headers });
     const lines = [
       `HTTP ${response.status}`,
       `RateLimit-Policy: ${response.headers.get("RateLimit-Policy")}`,
