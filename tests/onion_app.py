@@ -6,7 +6,8 @@ Served by the tests in-process (``build(...)``) and by a real gunicorn::
     ONION_ID=a gunicorn tests.onion_app:upstream      # the upstream the Proxy layer forwards to
     python -m framework stack tests.onion_app:application
 
-Outermost first: CORS, Compress, RateLimit, Sessions, FormLogin, Authorize, XSLT, Proxy
+Outermost first: CORS, Compress, StaticFiles (``/static``: hello.txt, css/site.css and
+its ``.gz`` sibling), RateLimit, Sessions, FormLogin, Authorize, XSLT, Proxy
 (``/api`` to the upstreams), Mount (a plain WSGI app at ``/wsgi``) around the App. A
 :class:`Checked` wrapper (``wsgiref.validate.validator``, listed through by ``describe()``)
 sits outside every layer and around the app, so a layer that breaks PEP 3333 on either
@@ -33,6 +34,7 @@ from middleware import Authorize, FormLogin, Mount, RateLimit, Sessions, Stack
 from middleware.compress import Compress
 from middleware.cors import CORS
 from middleware.proxy import Proxy
+from middleware.static import StaticFiles
 from middleware.xslt import XSLT
 
 HERE = Path(__file__).resolve().parent / "onion"
@@ -152,6 +154,7 @@ def layers(upstreams: list[str] | None = None) -> list[Callable[[Any], Any]]:
         partial(CORS, origins=[ORIGIN], methods=["GET", "POST", "PUT", "DELETE"], headers=["Content-Type"],
                 credentials=True),
         partial(Compress, minimum_size=200),
+        partial(StaticFiles, mounts={"/static": str(STATIC)}),
         partial(RateLimit, limit="100000/minute", rules={"/limited": "3/minute"}),
         partial(Sessions, secret_key=SECRET),
         partial(FormLogin, users=USERS, secret_key=SECRET, protect=["/admin"]),

@@ -171,3 +171,50 @@ def test_cors_headers_for_allowed_origins_only(client, origin, allowed):
         response = client.get(path, headers={"Origin": origin}, status="*")
         assert response.headers.get("Access-Control-Allow-Origin") == (origin if allowed else None)
         assert "Origin" in response.headers["Vary"]
+
+
+# -- static files, in front of everything but CORS and Compress --------------------------------
+
+STATIC = onion_app.STATIC
+
+
+def test_static_file_hit_with_validators(client):
+    response = client.get("/static/hello.txt")
+    assert response.body == (STATIC / "hello.txt").read_bytes()
+    assert "RateLimit" not in response.headers  # answered before the rate limit counts it
+    again = client.get("/static/hello.txt", headers={"If-None-Match": response.headers["ETag"]}, status=304)
+    assert again.body == b""
+
+
+def test_static_range(client):
+    response = client.get("/static/css/site.css", headers={"Range": "bytes=0-9"}, status=206)
+    assert response.body == (STATIC / "css" / "site.css").read_bytes()[:10]
+    assert "Content-Encoding" not in response.headers  # Compress leaves a 206 alone
+
+
+def test_static_precompressed_sibling_is_not_compressed_again(upstream):
+    client = TestClient(onion_app.build([upstream]))
+    response = client.get("/static/css/site.css", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert response.data == (STATIC / "css" / "site.css.gz").read_bytes()  # the sibling, as is
+    assert gzip.decompress(response.data) == (STATIC / "css" / "site.css").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/static/../onion_app.py", id="dot-dot"),
+        pytest.param("/static/%2e%2e/feed.xsl", id="encoded-dot-dot"),
+        pytest.param("/static/css/..%2f..%2ffeed.xsl", id="encoded-slash"),
+        pytest.param("/static/hello.txt%00.css", id="nul"),
+    ],
+)
+def test_static_never_serves_outside_its_directory(client, path):
+    response = client.get(path, status="*")
+    assert response.status_int in (400, 403, 404)
+    assert b"xsl:stylesheet" not in response.body and b"import" not in response.body
+
+
+def test_cors_headers_on_static_files(client):
+    response = client.get("/static/hello.txt", headers={"Origin": ORIGIN})
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN

@@ -70,6 +70,8 @@ def request(server, method, path, body=None, headers=None):
         pytest.param("/admin", 303, b"", id="login-required"),
         pytest.param("/nowhere", 404, b"Not Found", id="miss"),
         pytest.param("/feed", 200, b"<li>news item number 0</li>", id="xml-transformed-by-xslt"),
+        pytest.param("/static/hello.txt", 200, b"Hello from a static file", id="static-file"),
+        pytest.param("/static/../onion_app.py", 404, b"Not Found", id="static-dot-dot"),
         pytest.param("/api/x?y=1", 200, b'"upstream": "up", "method": "GET", "path": "/api/x", '
                      b'"query": "y=1"', id="proxied-to-the-upstream"),
     ],
@@ -149,6 +151,8 @@ def test_client_disconnects_mid_stream_and_the_server_goes_on(server):
         pytest.param("/big", lambda body: json.loads(body) == onion_app.BIG, id="app-json"),
         pytest.param("/api/x", lambda body: json.loads(body)["upstream"] == "up", id="proxied"),
         pytest.param("/feed", lambda body: b"<li>news item number 11</li>" in body, id="xslt-output"),
+        pytest.param("/static/css/site.css", lambda body: body.startswith(b".rule-0 {"),
+                     id="static-gz-sibling"),
         pytest.param("/stream?n=30", lambda body: body.count(b"\n") == 30, id="streamed"),
     ],
 )

@@ -94,8 +94,8 @@ def test_stack_prints_the_onion_outermost_first(tmp_path, source, expected):
 
 
 # The whole onion of tests/onion_app.py: every layer, in the order of docs/middleware.md.
-ONION_ORDER = ["CORS", "Compress", "RateLimit", "Sessions", "FormLogin", "Authorize", "XSLT", "Proxy",
-               "Mount"]
+ONION_ORDER = ["CORS", "Compress", "StaticFiles", "RateLimit", "Sessions", "FormLogin", "Authorize", "XSLT",
+               "Proxy", "Mount"]
 
 
 def _proxy_looks_like_an_app():
