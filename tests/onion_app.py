@@ -30,12 +30,19 @@ from wsgiref.validate import validator
 from werkzeug.security import generate_password_hash
 
 from framework import App
-from middleware import Authorize, FormLogin, Mount, RateLimit, Sessions, Stack
-from middleware.compress import Compress
-from middleware.cors import CORS
-from middleware.proxy import Proxy
-from middleware.static import StaticFiles
-from middleware.xslt import XSLT
+from middleware import (
+    CORS,
+    XSLT,
+    Authorize,
+    Compress,
+    FormLogin,
+    Mount,
+    Proxy,
+    RateLimit,
+    Sessions,
+    Stack,
+    StaticFiles,
+)
 
 HERE = Path(__file__).resolve().parent / "onion"
 STATIC = HERE / "static"

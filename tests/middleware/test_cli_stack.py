@@ -100,7 +100,7 @@ ONION_ORDER = ["CORS", "Compress", "StaticFiles", "RateLimit", "Sessions", "Form
 
 def _proxy_looks_like_an_app():
     """Whether a Proxy keeps a public ``.routes``, where ``describe_stack`` takes it for the app."""
-    from middleware.proxy import Proxy
+    from middleware import Proxy
 
     return hasattr(Proxy(api, routes={"/api": ["http://127.0.0.1:9"]}), "routes")
 
