@@ -275,19 +275,30 @@ def _inside(path: str, root: str) -> bool:
     return os.path.commonpath([os.path.realpath(path), root]) == root
 
 
+def _storable(name: str) -> bool:
+    """Whether ``name`` can be a manifest key that :func:`read_manifest` accepts."""
+    try:
+        name.encode("utf-8")
+        _check_relative(name, "key", MANIFEST_NAME)
+    except (UnicodeEncodeError, ValueError):
+        return False
+    return True
+
+
 def _inputs(directory: str, root: str, made_before: set[str]) -> dict[str, bytes]:
     """The files to fingerprint (name -> content), in sorted order.
 
     Skipped: dotfiles, the manifest, the copies of an earlier build, ``.gz``/``.br``
-    files beside their file, symlinks out of ``root``, and any file already named by
-    its own fingerprint (a copy, even when the manifest that named it is gone).
+    files beside their file, symlinks out of ``root``, names the manifest cannot hold
+    (not UTF-8, a backslash), and any file already named by its own fingerprint (a
+    copy, even when the manifest that named it is gone).
     """
     files = _walk(directory)
     present = set(files)
     inputs = {}
     for name in files:
         if (name == MANIFEST_NAME or name in made_before
-                or (name.endswith(_SIBLINGS) and name[:-3] in present)):
+                or (name.endswith(_SIBLINGS) and name[:-3] in present) or not _storable(name)):
             continue
         full = os.path.join(directory, *name.split("/"))
         if os.path.islink(full) and not _inside(full, root):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import sys
 
 import brotli
@@ -497,3 +498,20 @@ def test_no_rewrite_copies_the_bytes(styled):
     manifest = build_assets(str(styled), rewrite=False).manifest
     for name, target in manifest.items():
         assert (styled / target).read_bytes() == (styled / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(b"back\\slash.js", id="backslash"),
+        pytest.param(b"latin1-\xe9.js", id="not-utf8"),
+        pytest.param(b"c:drive.js", id="drive-like"),
+    ],
+)
+def test_names_the_manifest_cannot_hold_are_skipped(tmp_path, name):
+    (tmp_path / "app.js").write_bytes(SCRIPT)
+    with open(os.path.join(os.fsencode(tmp_path), name), "wb") as file:
+        file.write(SCRIPT + b"//other\n")
+    report = build_assets(str(tmp_path))
+    assert list(report.manifest) == ["app.js"]
+    assert read_manifest(str(tmp_path / MANIFEST_NAME)) == report.manifest
