@@ -250,6 +250,62 @@ def test_cli_serves_the_examples(target, path, expected):
         server.stop()
 
 
+# -- the showcase: the README's first command ---------------------------------------------
+
+SHOWCASE_COMMAND = ('pip install ".[xslt]" && '
+                    "python -m framework run examples.showcase.app:application --port 8000")
+
+
+def readme_commands() -> list[str]:
+    """The lines of the README's first ``sh`` block: the commands a newcomer runs first."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"^```sh\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    assert block is not None, "README.md has no sh block"
+    return block.group(1).splitlines()
+
+
+def test_the_readmes_first_command_serves_the_showcase_and_the_second_runs_the_tests():
+    """.ci/run runs the second line as written; the first is the one this file serves below."""
+    assert readme_commands()[:2] == [SHOWCASE_COMMAND, 'pip install ".[test]" && python -m pytest']
+
+
+def test_cli_serves_the_showcase_as_the_readme_says():
+    """The README's first command (after its ``pip install``), for real: pages, static, feed, API."""
+    import gzip
+    import re
+
+    target = SHOWCASE_COMMAND.split(" && ", 1)[1].split()[4]
+    port = free_port()
+    server = Process([sys.executable, "-m", "framework", "run", target, "--port", str(port)],
+                     cwd=ROOT, wait_for=("127.0.0.1", port), timeout=30)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        home = urllib.request.Request(base + "/", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(home, timeout=5) as r:
+            assert r.headers["Content-Encoding"] == "gzip"
+            page = gzip.decompress(r.read()).decode("utf-8")
+        assert "Every layer, one site" in page
+        css = re.search(r'href="(/static/site\.[0-9a-f]{8}\.css)"', page)
+        assert css is not None, page
+        with urllib.request.urlopen(base + css.group(1), timeout=5) as r:
+            assert "immutable" in r.headers["Cache-Control"]
+        feed = urllib.request.Request(base + "/feed.xml", headers={"Accept": "text/html"})
+        with urllib.request.urlopen(feed, timeout=5) as r:
+            assert r.headers["Content-Type"].startswith("text/html")
+        feed = urllib.request.Request(base + "/feed.xml", headers={"Accept": "application/rss+xml"})
+        with urllib.request.urlopen(feed, timeout=5) as r:
+            assert r.headers["Content-Type"].startswith("application/rss+xml")
+        api = urllib.request.Request(base + "/api/whoami",
+                                     headers={"Authorization": "Bearer showcase-demo-token"})
+        with urllib.request.urlopen(api, timeout=5) as r:
+            assert json.loads(r.read()) == {"user": "robot", "auth": "Bearer"}
+            assert r.headers["RateLimit"].startswith('"/api";r=9;')
+    finally:
+        server.stop()
+
+
 def test_cli_lists_the_todo_routes():
     result = subprocess.run(
         [sys.executable, "-m", "framework", "routes", "examples.todo.app:app"],

@@ -371,3 +371,72 @@ def test_the_onion_is_in_the_documented_order():
     layers = [line.split("(", 1)[0] for line in showcase.application.describe()]
     assert layers == ["CORS", "Compress", "StaticFiles", "Sessions", "FormLogin", "TokenAuth",
                       "RateLimit", "Authorize", "XSLT", "<App 'examples.showcase.app': 7 routes>"]
+
+
+# -- scale out: the README's gunicorn command ---------------------------------------------------
+
+
+def test_the_same_app_under_gunicorn_4_workers_with_redis_limits_exactly():
+    """``SHOWCASE_RATELIMIT_STORAGE=redis://... gunicorn -w 4 examples.showcase.app:application``.
+
+    40 concurrent API calls with the demo token, spread over 4 worker processes, against
+    a limit of 12: exactly 12 pass (a memory:// storage would let up to 48 through). A
+    login made by one worker holds on the others (every worker shares the secret key),
+    and the fingerprinted assets are served by each.
+    """
+    import http.cookiejar
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from support import Process, RedisServer, free_port
+
+    redis = RedisServer()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        server = Process([sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}",
+                          "examples.showcase.app:application"], cwd=ROOT,
+                         env={"SHOWCASE_RATELIMIT_STORAGE": f"{redis.url}/0",
+                              "SHOWCASE_API_LIMIT": "12/minute"},
+                         wait_for=("127.0.0.1", port), timeout=60)
+        try:
+            for _ in range(4):  # the workers have started (a static file: not counted)
+                with urllib.request.urlopen(base + "/static/site.css", timeout=60) as response:
+                    assert response.status == 200
+
+            def call(_: int) -> int:
+                request = urllib.request.Request(base + "/api/whoami", headers=TOKEN)
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        return response.status
+                except urllib.error.HTTPError as error:
+                    error.close()
+                    return error.code
+
+            with ThreadPoolExecutor(8) as pool:
+                statuses = list(pool.map(call, range(40)))
+            assert statuses.count(200) == 12 and statuses.count(429) == 28, statuses
+
+            cookies = urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+            browser = urllib.request.build_opener(cookies)
+            with browser.open(base + "/login", timeout=30) as response:
+                form = response.read().decode("utf-8")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+            posted = urllib.parse.urlencode({"username": "admin", "password": "admin-pass",
+                                             "csrf_token": token, "next": "/admin"}).encode()
+            with browser.open(base + "/login", data=posted, timeout=30) as response:
+                assert response.url == base + "/admin" and "Welcome, admin!" in response.read().decode()
+            for _ in range(8):  # new connections, whichever worker takes them
+                with browser.open(base + "/admin", timeout=30) as response:
+                    page = response.read().decode("utf-8")
+                    assert 'id="admin-title"' in page
+            css = re.search(r'href="(/static/site\.[0-9a-f]{8}\.css)"', page).group(1)
+            with urllib.request.urlopen(base + css, timeout=30) as response:
+                assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        finally:
+            log = server.stop()
+        assert "Traceback" not in log, log
+    finally:
+        redis.stop()

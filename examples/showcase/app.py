@@ -56,11 +56,18 @@ from typing import Any
 from werkzeug.security import generate_password_hash
 
 from framework import App, abort, flash, redirect
-from middleware import Authorize, FormLogin, RateLimit, Sessions, Stack, TokenAuth
-from middleware.compress import Compress
-from middleware.cors import CORS
-from middleware.static import StaticFiles
-from middleware.xslt import XSLT
+from middleware import (
+    CORS,
+    XSLT,
+    Authorize,
+    Compress,
+    FormLogin,
+    RateLimit,
+    Sessions,
+    Stack,
+    StaticFiles,
+    TokenAuth,
+)
 
 HERE = Path(__file__).resolve().parent
 
