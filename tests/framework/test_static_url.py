@@ -214,3 +214,23 @@ def test_a_file_not_in_the_manifest_keeps_its_name(site, tmp_path):
     (tmp_path / "public" / "later.js").write_bytes(b"1;")
     client = TestClient(validated(StaticFiles(app, mounts={"/static": public}, autorefresh=True)))
     assert client.get("/later").text == "/static/later.js"
+
+
+def test_nested_layers_each_give_their_own_files(site, tmp_path):
+    """The app's own StaticFiles (inside a Mount) falls back to the site-wide one outside."""
+    app, public, manifest = site
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "theme.css").write_bytes(STYLE + b"/* theme */\n")
+    theme_manifest = build_assets(str(theme)).manifest
+    (tmp_path / "templates" / "both.html").write_text(
+        "{{ static_url('theme.css') }} {{ static_url('app.js') }}", encoding="utf-8")
+
+    @app.get("/both")
+    def both(request):
+        return app.render("both.html")
+
+    inner = StaticFiles(app, mounts={"/assets": public})
+    onion = StaticFiles(Mount(mounts={"/shop": inner}), mounts={"/theme": str(theme)})
+    page = TestClient(validated(onion)).get("/shop/both", environ_overrides={"SCRIPT_NAME": "/site"})
+    assert page.text == f"/site/theme/{theme_manifest['theme.css']} /site/shop/assets/{manifest['app.js']}"
