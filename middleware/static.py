@@ -177,13 +177,17 @@ class StaticFiles:
         self._starts = tuple(mount.prefix + "/" for mount in self.mounts)
         self._find: Callable[[str], _Found] = self._refresh if self.autorefresh else self.files.get
         self._encodings: dict[str, tuple[str, ...]] = {}
-        self._urls: dict[object, StaticURL] = {}
+        self._urls: dict[str, StaticURL] = {}
+        self._nested: dict[tuple[str, Callable[[str], str]], StaticURL] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer a GET or HEAD for a file; pass everything else to the app."""
         path = environ.get("PATH_INFO", "")
         found = self._find(path)
-        if found is not None:
+        if found is None:
+            if path.startswith(self._starts) and self._refused(path, environ):
+                return _NOT_FOUND(environ, start_response)
+        else:
             method = environ.get("REQUEST_METHOD")
             if method == "GET" or method == "HEAD":
                 if type(found) is StaticFile:
@@ -192,22 +196,26 @@ class StaticFiles:
                         return body
                 else:
                     return self._redirect(found.path, environ, start_response)  # type: ignore[union-attr]
-        elif path.startswith(self._starts) and self._refused(path, environ):
-            return _NOT_FOUND(environ, start_response)
-        return self._pass(environ, start_response)
-
-    def _pass(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """Call the app, with ``static_url`` in the environ."""
+        # Inline, not a method: this is every request the app answers.
         outer = environ.get(STATIC_URL_KEY)
-        script = environ.get("SCRIPT_NAME", "")
-        key = script if outer is None else (script, outer)
-        urls = self._urls.get(key)
-        if urls is None:
-            urls = StaticURL(self.mounts, self.autorefresh, script, outer)
-            if len(self._urls) < _CACHE_LIMIT:
-                self._urls[key] = urls
-        environ[STATIC_URL_KEY] = urls
+        urls = self._urls.get(environ.get("SCRIPT_NAME", "")) if outer is None else None
+        environ[STATIC_URL_KEY] = self._bind(environ, outer) if urls is None else urls
         return self.app(environ, start_response)
+
+    def _bind(self, environ: WSGIEnvironment, outer: Callable[[str], str] | None) -> StaticURL:
+        """The ``static_url`` for this ``SCRIPT_NAME`` (and outer layer's ``static_url``), kept if cheap."""
+        script = environ.get("SCRIPT_NAME", "")
+        if outer is not None:  # nested layers: cached by both
+            urls = self._nested.get((script, outer))
+            if urls is None:
+                urls = StaticURL(self.mounts, self.autorefresh, script, outer)
+                if len(self._nested) < _CACHE_LIMIT:
+                    self._nested[(script, outer)] = urls
+            return urls
+        urls = StaticURL(self.mounts, self.autorefresh, script, None)
+        if len(self._urls) < _CACHE_LIMIT:
+            self._urls[script] = urls
+        return urls
 
     def _refused(self, path: str, environ: WSGIEnvironment) -> bool:
         """Whether a GET/HEAD below a mount tries to leave it (logged), see :func:`refused_path`."""
@@ -281,7 +289,7 @@ class StaticFiles:
                 if found:
                     return self._partial(file, variant.path, found, variant.partial, environ, start_response)
         try:
-            opened = open(variant.path, "rb")
+            opened = open(variant.path, "rb", buffering=0)  # a bare FileIO: the reads are big anyway
         except OSError as exc:  # gone since it was indexed: a miss
             logger.warning("StaticFiles: cannot open %r: %s", variant.path, exc.strerror)
             return None
@@ -301,7 +309,7 @@ class StaticFiles:
         """A 206 of bytes ``span[0]`` to ``span[1] - 1`` (RFC 9110 14.4, 15.3.7)."""
         start, stop = span
         try:
-            opened = open(path, "rb")
+            opened = open(path, "rb", buffering=0)
         except OSError as exc:
             logger.warning("StaticFiles: cannot open %r: %s", path, exc.strerror)
             return None
