@@ -20,6 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import ROOT, Process, free_port
 
+from framework.testing import TestClient
+
 # Methods wsgiref.validate knows (it warns, an error here, on any other).
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]
 SEGMENTS = ["", ".", "..", "%2e%2e", "%2E.", "%00", "%2f", "%5c", "\\", "~", ".hidden", "static", "css",
@@ -29,6 +31,9 @@ SEGMENTS = ["", ".", "..", "%2e%2e", "%2E.", "%00", "%2f", "%5c", "\\", "~", ".h
 # Latin-1 text without control characters: what a server lets through in a header value.
 HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"),
                       max_size=40)
+
+
+ALICE = "<alice's login cookie>"  # replaced by the real cookie of a logged-in alice
 
 
 def pick(*values):
@@ -49,7 +54,8 @@ HEADERS = st.fixed_dictionaries({}, optional={
     "HTTP_ORIGIN": pick(onion_app.ORIGIN, "https://evil.example", "null", ""),
     "HTTP_ACCESS_CONTROL_REQUEST_METHOD": pick("GET", "POST", "DELETE", ""),
     "HTTP_ACCESS_CONTROL_REQUEST_HEADERS": pick("content-type", "x-custom, authorization", ""),
-    "HTTP_COOKIE": pick("session=abc", "login=x.y.z", "session=; login=", "a=b; session=\"quoted\""),
+    "HTTP_COOKIE": pick("session=abc", "login=x.y.z", "session=; login=", "a=b; session=\"quoted\"",
+                        ALICE, f"{ALICE}; session=abc"),
     "HTTP_AUTHORIZATION": st.one_of(
         st.builds(lambda raw: "Basic " + base64.b64encode(raw).decode(), st.binary(max_size=30)),
         pick("Bearer token", "Basic", "Basic !!!", "Digest x")),
@@ -60,15 +66,25 @@ QUERIES = st.sampled_from(["", "n=3", "next=/admin", "next=//evil.example", "n=-
                            "x=é"])
 
 
+# Paths each layer acts on, so that half the requests reach a layer's own work.
+KNOWN = ["/static/hello.txt", "/static/css/site.css", "/static/css/", "/static", "/api/x", "/api/stream",
+         "/api", "/feed", "/big", "/visits", "/admin", "/login", "/logout", "/echo", "/stream", "/wsgi/a",
+         "/limited", "/"]
+
+
 def raw_paths():
-    """A raw request path: random segments, some %-escaped, some not."""
+    """A raw request path: a known one, a known one with random segments after it, or random segments."""
     segment = st.one_of(st.sampled_from(SEGMENTS), st.text(max_size=8).filter(lambda s: "/" not in s))
-    return st.lists(segment, min_size=0, max_size=5).map(lambda parts: "/" + "/".join(parts))
+    segments = st.lists(segment, min_size=0, max_size=5).map("/".join)
+    return st.one_of(st.sampled_from(KNOWN), st.tuples(st.sampled_from(KNOWN), segments).map("/".join),
+                     segments.map(lambda path: "/" + path))
 
 
 def environ_for(method, raw_path, query, headers, body):
     """The PEP 3333 environ a server builds: PATH_INFO is the unquoted path, bytes as latin-1."""
     path = unquote_to_bytes(raw_path.encode("utf-8")).decode("latin-1")
+    if "HTTP_COOKIE" in headers:
+        headers = {**headers, "HTTP_COOKIE": headers["HTTP_COOKIE"].replace(ALICE, ALICE_COOKIE.get("", ""))}
     environ = {
         "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": query,
         "SERVER_NAME": "localhost", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
@@ -112,9 +128,20 @@ def upstream():
     process.stop()
 
 
+ALICE_COOKIE: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def onion(upstream):
-    return onion_app.build([upstream])
+    application = onion_app.build([upstream])
+    client = TestClient(application)
+    page = client.get("/login").text
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    client.post("/login", data={"username": "alice", "password": "alice-pw", "csrf_token": token,
+                                "next": "/"})
+    ALICE_COOKIE[""] = f"login={client.get_cookie('login').value}"
+    assert client.get("/admin").status_code == 200
+    return application
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
