@@ -30,6 +30,7 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from werkzeug.datastructures import MIMEAccept
@@ -311,7 +312,7 @@ class XSLT(ResponseRewriter):
             return self.app(environ, start_response)  # no stylesheet for this path
         if self._negotiate:
             start_response = rewrite_start_response(start_response, _vary_accept)
-            if _html_quality(environ) == 0:  # no XML type can lose to text/html: left alone
+            if not prefers_html(environ.get("HTTP_ACCEPT"), None):  # left alone whatever the type
                 return self.app(environ, start_response)
         head = environ.get("REQUEST_METHOD") == "HEAD"
         environ = _whole_body_request(environ)
@@ -331,8 +332,7 @@ class XSLT(ResponseRewriter):
         if media is None or headers.get("Content-Encoding", "identity").lower() != "identity":
             return None
         if self._negotiate:  # an XML response left alone gets Vary on the way out (_vary_accept)
-            accept = parse_accept_header(environ.get("HTTP_ACCEPT"), MIMEAccept)
-            if accept.quality("text/html") <= accept.quality(media):
+            if not prefers_html(environ.get("HTTP_ACCEPT"), media):
                 return None
             _add_vary(headers)
         return _BUFFER
@@ -459,9 +459,17 @@ def _check_params(params: Any) -> None:
                             "is not a pair of strings.")
 
 
-def _html_quality(environ: WSGIEnvironment) -> float:
-    """The quality the client's ``Accept`` gives ``text/html`` (no header: 1, RFC 9110 12.5.1)."""
-    return parse_accept_header(environ.get("HTTP_ACCEPT"), MIMEAccept).quality("text/html")
+@lru_cache(maxsize=256)
+def prefers_html(accept: str | None, media: str | None) -> bool:
+    """Whether an ``Accept`` header prefers ``text/html`` to the XML type *media*.
+
+    A tie (``*/*``, no header: RFC 9110 12.5.1) is not a preference. With *media*
+    ``None``: whether ``text/html`` is acceptable at all. Browsers send a handful of
+    ``Accept`` values, and Werkzeug's parse costs tens of µs, so answers are kept.
+    """
+    parsed = parse_accept_header(accept, MIMEAccept)
+    html = parsed.quality("text/html")
+    return html > 0 if media is None else html > parsed.quality(media)
 
 
 def _add_vary(headers: Headers) -> None:

@@ -11,7 +11,7 @@ import pytest
 from webtest import TestApp
 
 from framework.testing import TestClient, validated
-from middleware.xslt import XSLT, xml_media_type
+from middleware.xslt import XSLT, prefers_html, xml_media_type
 
 XSL_HEAD = '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
 HTML_XSL = XSL_HEAD + """
@@ -85,6 +85,26 @@ def client(app, **options):
 )
 def test_xml_media_type(content_type, expected):
     assert xml_media_type(content_type) == expected
+
+
+@pytest.mark.parametrize(
+    ("accept", "media", "expected"),
+    [
+        pytest.param(BROWSER, "application/rss+xml", True, id="browser-rss"),
+        pytest.param(BROWSER, "application/xml", True, id="browser-xml"),
+        pytest.param("application/xml", "application/xml", False, id="api"),
+        pytest.param("application/*", "application/atom+xml", False, id="type-wildcard"),
+        pytest.param("*/*", "application/xml", False, id="tie"),
+        pytest.param(None, "application/xml", False, id="no-header"),
+        pytest.param("text/html;q=0, */*", "application/xml", False, id="html-refused"),
+        pytest.param("text/html;q=0.5, application/xml;q=0.4", "application/xml", True, id="q-values"),
+        pytest.param("text/html", None, True, id="html-acceptable"),
+        pytest.param("application/xml", None, False, id="html-not-acceptable"),
+        pytest.param("text/*", None, True, id="text-wildcard"),
+    ],
+)
+def test_prefers_html(accept, media, expected):
+    assert prefers_html(accept, media) is expected
 
 
 # -- what is transformed -----------------------------------------------------------------
