@@ -101,13 +101,16 @@ def make_site(static: Path) -> App:
 
 
 def make_gateway(upstreams: list[str], *, static: str | os.PathLike[str] = STATIC,
-                 origins: list[str] | str = "http://localhost:3000") -> Stack:
+                 origins: list[str] | str | None = None) -> Stack:
     """The gateway's onion around the site app.
 
     :param upstreams: Base URLs of the API servers ``/api`` is forwarded to, in turn.
     :param static: The directory served at ``/static``.
-    :param origins: Origins whose pages may call the API (``"*"``: any).
+    :param origins: Origins whose pages may call the API (``"*"``: any; ``None``:
+        ``["http://localhost:3000"]``, a development server's page).
     """
+    if origins is None:
+        origins = ["http://localhost:3000"]
     return Stack(
         make_site(Path(static)),
         partial(CORS, origins=origins, methods=["GET", "POST", "PUT", "DELETE"], headers=["Content-Type"],

@@ -15,6 +15,11 @@ import sys
 import pytest
 from support import ROOT, Process, free_port
 
+from framework.testing import TestClient, validated
+
+if str(ROOT) not in sys.path:  # `examples` is a namespace package at the repository root
+    sys.path.insert(0, str(ROOT))
+
 STATIC = ROOT / "examples" / "gateway_static"
 ORIGIN = "https://app.example"
 
@@ -121,6 +126,17 @@ def test_cors_headers_on_answers_for_allowed_origins_only(gateway, origin, allow
         assert status == 200
         assert headers.get("Access-Control-Allow-Origin") == (origin if allowed else None)
         assert "origin" in headers["Vary"].lower()
+
+
+def test_make_gateway_defaults_to_a_local_development_origin():
+    from examples.gateway import make_gateway
+
+    client = TestClient(validated(make_gateway(["http://127.0.0.1:9"])))
+    answer = client.options("/api/items", headers={"Origin": "http://localhost:3000",
+                                                   "Access-Control-Request-Method": "DELETE"})
+    assert answer.status_code == 204
+    assert answer.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    assert client.get("/static/app.js").data == (STATIC / "app.js").read_bytes()
 
 
 def listening(port):
