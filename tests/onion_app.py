@@ -88,8 +88,9 @@ def upstream(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     if path.endswith("/stream"):
         start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
         return (f"upstream chunk {i}\n".encode() for i in range(50))
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
+    # To the end of the input: the Proxy sends a body of unknown length chunked, and
+    # gunicorn ends wsgi.input there (wsgi.input_terminated).
+    body = b"".join(iter(partial(environ["wsgi.input"].read, 65536), b""))
     answer = json.dumps({"upstream": os.environ.get("ONION_ID", "?"), "method": environ["REQUEST_METHOD"],
                          "path": path, "query": environ.get("QUERY_STRING", ""),
                          "sha256": hashlib.sha256(body).hexdigest(),

@@ -8,6 +8,7 @@ and clients that hang up mid-stream leave the server answering the next requests
 from __future__ import annotations
 
 import gzip
+import hashlib
 import http.client
 import json
 import socket
@@ -107,6 +108,21 @@ def test_post_body_goes_through(server):
     body = bytes(range(256)) * 400
     status, _, answer = request(server, "POST", "/echo", body, {"Content-Type": "application/octet-stream"})
     assert status == 200 and json.loads(answer)["length"] == len(body)
+
+
+@pytest.mark.parametrize("path", [pytest.param("/echo", id="app"), pytest.param("/api/upload", id="proxied")])
+def test_chunked_upload_goes_through_whole(server, path):
+    blocks = [bytes([n]) * 50_000 for n in range(20)]
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("POST", path, body=iter(blocks), encode_chunked=True, headers={
+            "Content-Type": "application/octet-stream", "Transfer-Encoding": "chunked"})
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 200
+    assert answer["sha256"] == hashlib.sha256(b"".join(blocks)).hexdigest()
 
 
 def test_streamed_response_arrives_before_the_app_finishes(server):
