@@ -12,7 +12,8 @@ Three ways to run it (the tests start them as processes on free ports):
   ``headers?h=Name:Value`` adds headers.
 - ``gunicorn ... 'upstream:proxied()'`` with ``PROXY_UPSTREAMS`` (comma-separated URLs),
   ``PROXY_TIMEOUT`` and ``PROXY_STRIP``: a ``Proxy`` routing ``/api`` to them around an
-  app answering ``/_pid`` with the worker's process id.
+  app answering ``/_pid`` with the worker's process id (``PROXY_KIND=werkzeug``:
+  Werkzeug's ``ProxyMiddleware`` instead, for bench/proxy.py).
 - ``python upstream.py raw PORT ID``: a bare ``http.server`` upstream that sends any
   header the query asks for (``?h=Connection:X-Secret&h=X-Secret:1``), hop-by-hop ones
   too (WSGI servers refuse or drop those).
@@ -116,8 +117,12 @@ def proxied():
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
         return [body]
 
-    return Proxy(inner, routes={"/api": os.environ["PROXY_UPSTREAMS"].split(",")},
-                 timeout=float(os.environ.get("PROXY_TIMEOUT", "10")),
+    urls = os.environ["PROXY_UPSTREAMS"].split(",")
+    if os.environ.get("PROXY_KIND") == "werkzeug":  # the bench's peer: one upstream, prefix kept
+        from werkzeug.middleware.http_proxy import ProxyMiddleware
+
+        return ProxyMiddleware(inner, {"/api/": {"target": urls[0] + "/api/"}})
+    return Proxy(inner, routes={"/api": urls}, timeout=float(os.environ.get("PROXY_TIMEOUT", "10")),
                  strip_prefix=os.environ.get("PROXY_STRIP") == "1")
 
 
