@@ -37,15 +37,9 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import BadGateway, HTTPException, InternalServerError
 from werkzeug.http import parse_accept_header
 
-from .toolkit import (
-    ETagPolicy,
-    PrefixMap,
-    ResponseRewriter,
-    Rewrite,
-    error_app,
-    headers_of,
-    rewrite_start_response,
-)
+from framework.errors import drop_body
+
+from .toolkit import ETagPolicy, PrefixMap, ResponseRewriter, Rewrite, error_app, rewrite_start_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -314,15 +308,8 @@ class XSLT(ResponseRewriter):
             start_response = rewrite_start_response(start_response, _vary_accept)
             if not prefers_html(environ.get("HTTP_ACCEPT"), None):  # left alone whatever the type
                 return self.app(environ, start_response)
-        head = environ.get("REQUEST_METHOD") == "HEAD"
-        environ = _whole_body_request(environ)
-        result = super().__call__(environ, start_response)
-        if head:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-            return []
-        return result
+        result = super().__call__(_whole_body_request(environ), start_response)
+        return drop_body(result) if environ.get("REQUEST_METHOD") == "HEAD" else result
 
     def wants(self, environ: WSGIEnvironment, status: str, headers: Headers) -> Rewrite | None:
         """``Rewrite.BUFFER`` for a 200 XML response, not encoded, that the client should get transformed."""
@@ -334,7 +321,7 @@ class XSLT(ResponseRewriter):
         if self._negotiate:  # an XML response left alone gets Vary on the way out (_vary_accept)
             if not prefers_html(environ.get("HTTP_ACCEPT"), media):
                 return None
-            _add_vary(headers)
+            headers["Vary"] = _vary_with_accept(", ".join(headers.getlist("Vary")))
         return _BUFFER
 
     def rewrite(self, environ: WSGIEnvironment, status: str, headers: Headers,
@@ -472,11 +459,12 @@ def prefers_html(accept: str | None, media: str | None) -> bool:
     return html > 0 if media is None else html > parsed.quality(media)
 
 
-def _add_vary(headers: Headers) -> None:
-    """Add ``Accept`` to ``Vary`` (RFC 9110 12.5.5), once."""
-    vary = [item.strip() for item in headers.get("Vary", "").split(",") if item.strip()]
-    if "*" not in vary and "accept" not in (item.lower() for item in vary):
-        headers["Vary"] = ", ".join([*vary, "Accept"])
+def _vary_with_accept(vary: str | None) -> str:
+    """A ``Vary`` value naming ``Accept`` (RFC 9110 12.5.5): *vary* plus ``Accept`` if not in it."""
+    names = [name.strip() for name in (vary or "").split(",") if name.strip()]
+    if "*" in names or "accept" in (name.lower() for name in names):
+        return ", ".join(names)
+    return ", ".join([*names, "Accept"])
 
 
 def _vary_accept(status: str, headers: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
@@ -486,12 +474,12 @@ def _vary_accept(status: str, headers: list[tuple[str, str]]) -> tuple[str, list
     (which carries the ``Vary`` its 200 would, RFC 9110 15.4.5); ``wants`` marks the
     transformed ones itself.
     """
-    found = next((value for name, value in headers if name.lower() == "content-type"), None)
-    if not (status.startswith("304") or (status.startswith("200") and xml_media_type(found))):
+    media = next((xml_media_type(value) for name, value in headers if name.lower() == "content-type"), None)
+    if not (status.startswith("304") or (status.startswith("200") and media)):
         return status, headers
-    fixed = headers_of(headers)
-    _add_vary(fixed)
-    return status, fixed.to_wsgi_list()
+    vary = ", ".join(value for name, value in headers if name.lower() == "vary")
+    kept = [(name, value) for name, value in headers if name.lower() != "vary"]
+    return status, [*kept, ("Vary", _vary_with_accept(vary))]
 
 
 def _whole_body_request(environ: WSGIEnvironment) -> WSGIEnvironment:

@@ -318,6 +318,21 @@ def test_not_accepted_transforms_for_browsers_only(html_xsl, accept, transformed
     assert response.headers["Vary"] == "Cookie, Accept"
 
 
+@pytest.mark.parametrize(
+    ("vary", "expected"),
+    [
+        pytest.param([("Vary", "Cookie"), ("Vary", "Origin")], "Cookie, Origin, Accept", id="two-fields"),
+        pytest.param([("Vary", "accept")], "accept", id="already-there"),
+        pytest.param([("Vary", "*")], "*", id="star"),
+    ],
+)
+@pytest.mark.parametrize("accept", [BROWSER, "application/xml", "text/html;q=0.1, application/xml"])
+def test_not_accepted_vary_is_merged_once(html_xsl, vary, expected, accept):
+    app = xml_app(headers=vary)
+    response = client(app, stylesheet=html_xsl, when="not-accepted").get("/", headers={"Accept": accept})
+    assert response.headers.getlist("Vary") == [expected]
+
+
 def test_not_accepted_leaves_non_xml_without_vary(html_xsl):
     app = xml_app(content_type="text/plain")
     response = client(app, stylesheet=html_xsl, when="not-accepted").get("/", headers={"Accept": BROWSER})
