@@ -429,10 +429,12 @@ class XSLT(ResponseRewriter):
         if self.rules:
             parts.append(f"rules={ {prefix or '/': path for prefix, path in self.rules.items.items()}!r}")
         if self.honor_pi:
-            parts.append(f"honor_pi=True, stylesheet_root={self.root!r}")
+            parts.append("honor_pi=True")
+        if self.root is not None:
+            parts.append(f"stylesheet_root={self.root!r}")
         if self.params is not None:
             parts.append("params=" + ("f(environ)" if callable(self.params) else repr(sorted(self.params))))
-        parts.append(f"when={self.when!r}")
+        parts.append(f"when={self.when!r}" + (", debug=True" if self.debug else ""))
         return f"XSLT({', '.join(parts)})"
 
 
