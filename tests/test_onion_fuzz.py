@@ -62,6 +62,20 @@ HEADERS = st.fixed_dictionaries({}, optional={
     "CONTENT_TYPE": pick("application/json", "application/x-www-form-urlencoded", "multipart/form-data",
                          "multipart/form-data; boundary=x", "text/plain"),
 })
+#: The header name of each environ key HEADERS may set, for sending them over HTTP.
+HEADER_NAMES = {
+    "CONTENT_TYPE": "Content-Type",
+    "HTTP_ACCEPT": "Accept",
+    "HTTP_ACCEPT_ENCODING": "Accept-Encoding",
+    "HTTP_RANGE": "Range",
+    "HTTP_IF_NONE_MATCH": "If-None-Match",
+    "HTTP_IF_MODIFIED_SINCE": "If-Modified-Since",
+    "HTTP_ORIGIN": "Origin",
+    "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "Access-Control-Request-Method",
+    "HTTP_ACCESS_CONTROL_REQUEST_HEADERS": "Access-Control-Request-Headers",
+    "HTTP_COOKIE": "Cookie",
+    "HTTP_AUTHORIZATION": "Authorization",
+}
 QUERIES = st.sampled_from(["", "n=3", "next=/admin", "next=//evil.example", "n=-1", "n=abc", "a=%zz&b",
                            "x=é"])
 

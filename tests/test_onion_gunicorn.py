@@ -15,9 +15,14 @@ import socket
 import sys
 import time
 import zlib
+from functools import partial
+from urllib.parse import quote
 
 import onion_app
 import pytest
+import test_onion_fuzz as fuzz
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from support import ROOT, Process, free_port, require_module
 
 require_module("gunicorn")
@@ -202,3 +207,19 @@ def test_compressed_stream_arrives_chunk_by_chunk(server):
         connection.close()
     assert first.startswith(b"chunk 0000 ") and (first + rest).count(b"\n") == 4
     assert first_at < total - 0.8
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(method=st.sampled_from(fuzz.METHODS), raw_path=fuzz.raw_paths(), query=fuzz.QUERIES,
+       headers=fuzz.HEADERS, body=st.binary(max_size=2000))
+def test_random_requests_over_http_never_fail(server, method, raw_path, query, headers, body):
+    """The fuzz test's requests, sent raw to gunicorn: its own environ (RAW_URI, ...) for every layer."""
+    target = quote(raw_path, safe="/%:@!$&'()*+,;=-._~") + (f"?{quote(query, safe='=&%')}" if query else "")
+    lines = [f"{method} {target} HTTP/1.1", "Host: x", "Connection: close", f"Content-Length: {len(body)}",
+             *(f"{fuzz.HEADER_NAMES[key]}: {value.strip()}" for key, value in headers.items())]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall("\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body)
+        answer = b"".join(iter(partial(sock.recv, 65536), b""))
+    status = answer.split(b"\r\n", 1)[0]
+    assert status.startswith(b"HTTP/1.1 ") and not status.startswith(b"HTTP/1.1 5"), answer[:500]
+    assert b"Traceback" not in answer
