@@ -428,4 +428,5 @@ def test_describe(html_xsl):
     layer = XSLT(xml_app(), stylesheet=html_xsl, honor_pi=True, stylesheet_root=root,
                  params={"b": "", "a": ""}, debug=True)
     assert layer.describe() == (f"XSLT(stylesheet={str(html_xsl)!r}, honor_pi=True, "
-                                f"stylesheet_root={str(root)!r}, params=['a', 'b'], when='always', debug=True)")
+                                f"stylesheet_root={str(root)!r}, params=['a', 'b'], "
+                                "when='always', debug=True)")
