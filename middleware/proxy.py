@@ -275,6 +275,12 @@ class Proxy:
         return (f"Proxy(routes={routes!r}, timeout={self.timeout!r}, strip_prefix={self.strip_prefix!r}, "
                 f"preserve_host={self.preserve_host!r}, backoff={self.backoff!r})")
 
+    def close(self) -> None:
+        """Close the kept-alive connections to every upstream, at shutdown (later requests get a 502)."""
+        for route in self.routes.items.values():
+            for upstream in route.upstreams:
+                upstream.pool.close()
+
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Forward the request if a route covers its path; else call the wrapped app."""
         found = self.routes.find(environ.get("PATH_INFO") or "")
