@@ -207,9 +207,10 @@ class Proxy:
             "/search": ["http://search.internal:8080/v2"],
         }, timeout=10.0, strip_prefix=True)
 
-    The path goes to the upstream as the client sent it under this layer (PEP 3333
-    ``PATH_INFO``, quoted again), after the upstream's base path, without the prefix
-    when ``strip_prefix`` is true; the query string as it came.
+    The path goes to the upstream as the client sent it under this layer (the raw
+    request path when the server gives one, else ``PATH_INFO`` quoted again), after the
+    upstream's base path, without the prefix when ``strip_prefix`` is true; the query
+    string as it came. A ``.`` or ``..`` segment is refused with a 400.
 
     Headers, both ways: hop-by-hop fields (``Connection`` and the names it lists,
     ``Keep-Alive``, ``TE``, ``Trailer``, ``Transfer-Encoding``, ``Upgrade``, ``Proxy-*``)

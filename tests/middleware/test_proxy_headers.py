@@ -8,11 +8,13 @@ and ``Set-Cookie``; the upstream is ``upstream.py`` under gunicorn, or its bare
 from __future__ import annotations
 
 import json
+import logging
 import time
 from urllib.parse import quote
 
 import pytest
 from test_proxy import RawUpstream, Upstream, client, make_environ
+from urllib3.exceptions import HTTPError
 
 from framework.testing import TestClient, validated
 from middleware.proxy import Proxy
@@ -189,3 +191,17 @@ def test_closing_the_body_early_closes_the_upstream_response(upstream):
         time.sleep(0.05)
     assert upstream.output().count("one: closed after") == closed_before + 1
     assert TestClient(app).get("/api/echo").json["id"] == "one"
+
+
+def test_an_upstream_failing_mid_body_is_an_error_never_a_short_body(raw, caplog):
+    app = validated(Proxy(lambda environ, start_response: [], routes={"/api": [raw.url]}))
+    statuses = []
+    body = app(make_environ("/api/x", "short"),
+               lambda status, headers, exc_info=None: statuses.append(status))
+    received = b""
+    with caplog.at_level(logging.ERROR, "middleware.proxy"), pytest.raises(HTTPError):
+        for chunk in body:
+            received += chunk
+    body.close()
+    assert statuses == ["200 OK"] and received == b"0123456789"
+    assert f"Upstream {raw.url} failed while sending its body" in caplog.text

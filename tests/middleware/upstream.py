@@ -16,7 +16,8 @@ Three ways to run it (the tests start them as processes on free ports):
   Werkzeug's ``ProxyMiddleware`` instead, for bench/proxy.py).
 - ``python upstream.py raw PORT ID``: a bare ``http.server`` upstream that sends any
   header the query asks for (``?h=Connection:X-Secret&h=X-Secret:1``), hop-by-hop ones
-  too (WSGI servers refuse or drop those).
+  too (WSGI servers refuse or drop those); ``?short`` promises 100000 bytes, sends 10
+  and hangs up.
 """
 
 from __future__ import annotations
@@ -133,6 +134,14 @@ class RawHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         query = self.path.partition("?")[2]
+        if query == "short":  # promises 100000 bytes, sends 10, hangs up
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"0123456789")
+            self.close_connection = True
+            return
         body = json.dumps({"id": IDENTITY, "path": self.path, "headers": dict(self.headers)}).encode()
         self.send_response(200)
         for key, value in parse_qsl(query):
