@@ -94,8 +94,10 @@ DEMO_PASSWORDS = {"admin": "admin-pass", "demo": "demo-pass"}
 #: User name -> Werkzeug password hash: only the hashes reach the login layer.
 USERS = {name: generate_password_hash(password) for name, password in DEMO_PASSWORDS.items()}
 
-#: Bearer token -> user, for scripts on /api (demo only).
-DEMO_TOKEN = os.environ.get("SHOWCASE_API_TOKEN", "showcase-demo-token")
+#: The demo token, shown on the home page: never put a real one there.
+DEMO_TOKEN = "showcase-demo-token"
+
+#: Bearer token -> user, for scripts on /api (demo only: read real tokens from a secrets store).
 TOKENS = {DEMO_TOKEN: "robot"}
 
 #: Who may enter the admin area.
