@@ -283,23 +283,23 @@ def test_cli_serves_the_showcase_as_the_readme_says():
     base = f"http://127.0.0.1:{port}"
     try:
         home = urllib.request.Request(base + "/", headers={"Accept-Encoding": "gzip"})
-        with urllib.request.urlopen(home, timeout=5) as r:
+        with urllib.request.urlopen(home, timeout=15) as r:
             assert r.headers["Content-Encoding"] == "gzip"
             page = gzip.decompress(r.read()).decode("utf-8")
         assert "Every layer, one site" in page
         css = re.search(r'href="(/static/site\.[0-9a-f]{8}\.css)"', page)
         assert css is not None, page
-        with urllib.request.urlopen(base + css.group(1), timeout=5) as r:
+        with urllib.request.urlopen(base + css.group(1), timeout=15) as r:
             assert "immutable" in r.headers["Cache-Control"]
         feed = urllib.request.Request(base + "/feed.xml", headers={"Accept": "text/html"})
-        with urllib.request.urlopen(feed, timeout=5) as r:
+        with urllib.request.urlopen(feed, timeout=15) as r:
             assert r.headers["Content-Type"].startswith("text/html")
         feed = urllib.request.Request(base + "/feed.xml", headers={"Accept": "application/rss+xml"})
-        with urllib.request.urlopen(feed, timeout=5) as r:
+        with urllib.request.urlopen(feed, timeout=15) as r:
             assert r.headers["Content-Type"].startswith("application/rss+xml")
         api = urllib.request.Request(base + "/api/whoami",
                                      headers={"Authorization": "Bearer showcase-demo-token"})
-        with urllib.request.urlopen(api, timeout=5) as r:
+        with urllib.request.urlopen(api, timeout=15) as r:
             assert json.loads(r.read()) == {"user": "robot", "auth": "Bearer"}
             assert r.headers["RateLimit"].startswith('"/api";r=9;')
     finally:
