@@ -73,6 +73,7 @@ DEFAULT_MEDIA_TYPES: tuple[str, ...] = (
 #: The codings this layer can produce, best first (the preference at equal q-values).
 SUPPORTED = ("br", "gzip") if brotli is not None else ("gzip",)
 
+_CACHED = 256  # distinct header values remembered (Accept-Encoding, Content-Type)
 _BUFFER_LIMIT = 1 << 20  # a known length above this is streamed rather than held in memory
 _NO_BODY = ("1", "204", "206", "304")
 _MEDIA_TYPE = re.compile(r"(?:[a-z0-9!#$&^_.+-]+/(?:\*|[a-z0-9!#$&^_.+-]+)|\+[a-z0-9!#$&^_.-]+)")
@@ -117,7 +118,7 @@ def choose_encoding(accept_encoding: str, offered: tuple[str, ...] = SUPPORTED) 
 class _MediaTypes:
     """Whether a ``Content-Type`` is in a list of media types (see :data:`DEFAULT_MEDIA_TYPES`)."""
 
-    __slots__ = ("exact", "top_levels", "suffixes", "count")
+    __slots__ = ("exact", "top_levels", "suffixes", "count", "_seen")
 
     def __init__(self, media_types: Iterable[str]) -> None:
         if isinstance(media_types, str) or not isinstance(media_types, Iterable):
@@ -132,8 +133,18 @@ class _MediaTypes:
         self.top_levels = frozenset(e[:-1] for e in entries if e.endswith("/*"))  # "text/"
         self.suffixes = tuple(e for e in entries if e.startswith("+"))
         self.count = len(entries)
+        # Content-Type value -> answer: an app sends few distinct values, read on every response.
+        self._seen: dict[str, bool] = {}
 
     def __contains__(self, content_type: str) -> bool:
+        known = self._seen.get(content_type)
+        if known is None:
+            if len(self._seen) >= _CACHED:
+                self._seen.clear()
+            known = self._seen[content_type] = self._matches(content_type)
+        return known
+
+    def _matches(self, content_type: str) -> bool:
         media_type = content_type.partition(";")[0].strip().lower()
         if media_type in self.exact:
             return True
