@@ -376,7 +376,7 @@ class Proxy:
         pairs = list(response.headers.iteritems())
         listed = _connection_tokens(value for name, value in pairs if name.lower() == "connection")
         chunked = any(name.lower() == "transfer-encoding" for name, _ in pairs)
-        mapping = _PathMap(upstream, environ, prefix, self.strip_prefix, self.preserve_host)
+        mapping = _PathMap(upstream, environ, prefix, self.strip_prefix)
         headers: list[tuple[str, str]] = []
         via = None
         for name, value in pairs:
@@ -406,15 +406,13 @@ class _PathMap:
     is ``<SCRIPT_NAME><prefix><rest>`` for the client.
     """
 
-    def __init__(self, upstream: Upstream, environ: WSGIEnvironment, prefix: str, strip: bool,
-                 preserve_host: bool) -> None:
+    def __init__(self, upstream: Upstream, environ: WSGIEnvironment, prefix: str, strip: bool) -> None:
         script = environ.get("SCRIPT_NAME", "")
         self.upstream = upstream
         self.upstream_root = upstream.path + ("" if strip else _quote(prefix))
         self.client_root = _quote(script + prefix)
         self.client_origin = f"{environ.get('wsgi.url_scheme', 'http')}://{_client_host(environ)}"
         self.client_netloc = _client_host(environ).lower()
-        self.preserve_host = preserve_host
 
     def path(self, path: str) -> str | None:
         """The client's path for an upstream *path*, or ``None`` when it is outside the route."""

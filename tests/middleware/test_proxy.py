@@ -233,6 +233,30 @@ def test_bad_content_length_is_a_400(upstreams, caplog):
     assert "is not a number of bytes" in caplog.text
 
 
+def test_a_body_shorter_than_its_content_length_is_a_400(upstreams, caplog):
+    app = validated(Proxy(not_proxied, routes={"/api": [upstreams[0].url]}))
+    environ = make_environ("/api/echo", REQUEST_METHOD="POST", CONTENT_LENGTH="100000",
+                           **{"wsgi.input": io.BytesIO(b"x" * 70000)})
+    statuses = []
+    with caplog.at_level(logging.WARNING, "middleware.proxy"):
+        body = app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+        body.close()
+    assert statuses == ["400 Bad Request"]
+    assert "the client sent 30000 bytes fewer than its Content-Length" in caplog.text
+    # the half-sent request's connection is not reused: the next request on the pool works
+    assert TestClient(app).get("/api/echo").json["id"] == "one"
+
+
+def test_a_chunked_body_without_input_terminated_is_a_411(upstreams):
+    app = validated(Proxy(not_proxied, routes={"/api": [upstreams[0].url]}))
+    environ = make_environ("/api/echo", REQUEST_METHOD="POST", HTTP_TRANSFER_ENCODING="chunked",
+                           **{"wsgi.input": io.BytesIO(b"5\r\nhello\r\n0\r\n\r\n")})
+    statuses = []
+    body = app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    body.close()
+    assert statuses == ["411 Length Required"]
+
+
 def test_describe_names_the_routes():
     proxy = Proxy(not_proxied, routes={"/api": ["http://127.0.0.1:9001", "http://127.0.0.1:9002/v1"]})
     assert proxy.describe() == ("Proxy(routes={'/api': ['http://127.0.0.1:9001', "
