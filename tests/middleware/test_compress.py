@@ -12,6 +12,8 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import brotli
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.test import create_environ
 
 import middleware.compress as compress_module
@@ -463,3 +465,25 @@ def test_describe_and_app():
     assert layer.app is app
     assert layer.describe() == (f"Compress(encodings=['br', 'gzip'], minimum_size=500, gzip_level=6, "
                                 f"brotli_quality=4, media_types={len(DEFAULT_MEDIA_TYPES)})")
+
+
+# -- any input -------------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(accept=st.text(alphabet=" ,;=.*0123456789qbrgzipxidentyQ-", max_size=40),
+       chunks=st.lists(st.binary(max_size=300), max_size=8),
+       content_type=st.sampled_from(["text/plain", "application/json", "image/png", "text/event-stream"]),
+       known=st.booleans(), minimum=st.integers(0, 600))
+def test_any_request_gets_the_body_back(accept, chunks, content_type, known, minimum):
+    body = b"".join(chunks)
+
+    def app(environ, start_response):
+        headers = [("Content-Type", content_type)] + ([("Content-Length", str(len(body)))] if known else [])
+        start_response("200 OK", headers)
+        return list(chunks)
+
+    response = get(Compress(app, minimum_size=minimum), Accept_Encoding=accept)
+    assert response.status_code == 200
+    assert decode(response) == body
+    assert response.headers.get("Content-Encoding") in (None, choose_encoding(accept))

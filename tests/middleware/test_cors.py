@@ -7,6 +7,8 @@ import logging
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from framework.testing import TestClient, validated
 from middleware.cors import CORS
@@ -318,3 +320,24 @@ def test_describe_names_a_callable():
         return origin.endswith(".partner.example")
 
     assert "origins='partner_sites'" in CORS(echo, origins=partner_sites, credentials=True).describe()
+
+
+@settings(max_examples=150, deadline=None)
+@given(origin=st.one_of(st.none(), st.sampled_from([SITE, OTHER, "null", ""]), st.text(max_size=30)),
+       method=st.sampled_from(["GET", "OPTIONS", "PUT", "POST"]),
+       request_method=st.one_of(st.none(), st.text(max_size=12)),
+       requested=st.one_of(st.none(), st.text(max_size=30)),
+       credentials=st.booleans())
+def test_any_request_gets_an_answer_and_cors_headers_only_when_allowed(origin, method, request_method,
+                                                                        requested, credentials):
+    headers = {"Origin": origin, "Access-Control-Request-Method": request_method,
+               "Access-Control-Request-Headers": requested}
+    headers = {name: value.encode("latin-1", "replace").decode("latin-1").replace("\r", "").replace("\n", "")
+               for name, value in headers.items() if value is not None}
+    layer = CORS(echo, origins=[SITE], methods=["PUT"], headers=["X-Token"], credentials=credentials)
+    response = TestClient(validated(layer)).open("/", method=method, headers=headers)
+    assert response.status_code in (200, 204, 403)
+    if response.headers.get("Access-Control-Allow-Origin") is not None:
+        assert response.headers["Access-Control-Allow-Origin"].lower() == SITE
+    if response.status_code != 200:  # answered by the layer: a preflight
+        assert method == "OPTIONS" and "Origin" in headers and "Access-Control-Request-Method" in headers
