@@ -13,7 +13,7 @@ import json
 
 import onion_app
 import pytest
-from support import ROOT, Process, free_port
+from support import ROOT, Process, free_port, require_module
 from webtest import TestApp
 
 from framework.testing import TestClient
@@ -23,6 +23,7 @@ ORIGIN = onion_app.ORIGIN
 
 @pytest.fixture(scope="module")
 def upstream():
+    require_module("gunicorn")  # serves the upstream the Proxy layer forwards to
     port = free_port()
     process = Process(onion_app.upstream_command(port), cwd=ROOT, env={"ONION_ID": "up"},
                       wait_for=("127.0.0.1", port), timeout=30)

@@ -18,7 +18,7 @@ import onion_app
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import ROOT, Process, free_port
+from support import ROOT, Process, free_port, require_module
 
 from framework.testing import TestClient
 
@@ -135,6 +135,7 @@ def open_fds():
 
 @pytest.fixture(scope="module")
 def upstream():
+    require_module("gunicorn")  # serves the upstream the Proxy layer forwards to
     port = free_port()
     process = Process(onion_app.upstream_command(port), cwd=ROOT, env={"ONION_ID": "fuzz"},
                       wait_for=("127.0.0.1", port), timeout=30)
