@@ -316,7 +316,10 @@ class XSLT(ResponseRewriter):
         if not status.startswith("200"):
             return None
         media = xml_media_type(headers.get("Content-Type"))
-        if media is None or headers.get("Content-Encoding", "identity").lower() != "identity":
+        if media is None:
+            return None
+        # getlist: Werkzeug's get() raises (and catches) a KeyError for a missing header
+        if any(coding.strip().lower() != "identity" for coding in headers.getlist("Content-Encoding")):
             return None
         if self._negotiate:  # an XML response left alone gets Vary on the way out (_vary_accept)
             if not prefers_html(environ.get("HTTP_ACCEPT"), media):

@@ -142,6 +142,11 @@ def test_other_responses_pass_through_untouched(html_xsl, status, content_type, 
     assert closed == [True]
 
 
+def test_identity_encoding_is_transformed(html_xsl):
+    response = client(xml_app(headers=[("Content-Encoding", "identity")]), stylesheet=html_xsl).get("/")
+    assert "<h1>Hello</h1>" in response.text
+
+
 @pytest.mark.parametrize("status", ["204 No Content", "304 Not Modified"])
 def test_bodyless_responses_pass_through(html_xsl, status):
     def app(environ, start_response):
