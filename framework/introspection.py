@@ -120,16 +120,21 @@ def _describe(obj: Any) -> str:
     return f"{module}.{name}"
 
 
+def _is_app(obj: Any) -> bool:
+    return hasattr(obj, "routes") and hasattr(obj, "import_name")
+
+
 def describe_stack(app: Any) -> list[str]:
     """The onion, outermost first: one line per layer (found through ``.app``), then the app.
 
     A transparent wrapper (a ``Stack``) is walked through, not listed. The walk stops
-    at an app with routes (an ``App``), at the end of the ``.app`` chain, or where the
-    chain comes back to a layer already listed (marked ``(cycle)``).
+    at an app (an ``App``: ``import_name`` and ``routes``), at the end of the ``.app``
+    chain, or where the chain comes back to a layer already listed (marked ``(cycle)``).
+    A layer with a ``routes`` table of its own (``Proxy``) is a layer like any other.
     """
     lines = []
     seen = set()
-    while hasattr(app, "app") and id(app) not in seen and not hasattr(app, "routes"):
+    while hasattr(app, "app") and id(app) not in seen and not _is_app(app):
         seen.add(id(app))
         if getattr(app, "transparent", False) is not True:
             lines.append(describe_object(app))

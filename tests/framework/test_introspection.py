@@ -122,6 +122,13 @@ def cycle_of_two():
     return outer
 
 
+def layer_with_routes():
+    """A layer with a ``routes`` table of its own (as ``Proxy`` has) is not taken for the app."""
+    layer = Plain(Plain(inner_app, name="q"), name="p")
+    layer.routes = {"/api": ["http://127.0.0.1:9001"]}
+    return layer
+
+
 def self_describing_table():
     """A layer whose ``describe()`` describes what it serves, which is itself (a Mount in itself)."""
 
@@ -148,6 +155,8 @@ def self_describing_table():
                      id="none-at-the-end"),
         pytest.param(Plain(FakeApp("site"), name="p"), ["Plain(name='p')", "<FakeApp 'site': 0 routes>"],
                      id="stops-at-an-app-with-routes"),
+        pytest.param(layer_with_routes(), ["Plain(name='p', routes={'/api'})", "Plain(name='q')", INNER],
+                     id="a-layer-with-routes-is-walked-through"),
         pytest.param(cycle_of_two(), ["Plain(name='a')", "Plain(name='b')", "Plain(name='a') (cycle)"],
                      id="app-cycle-stops"),
         pytest.param(self_describing_table(), ["Table(serves=<Table: cycle>)", INNER],
