@@ -255,7 +255,10 @@ class Proxy:
         self.preserve_host = bool(preserve_host)
         self.backoff = float(backoff)
         self.via = via
-        self.routes: PrefixMap[_Route] = PrefixMap()
+        # Not ``.routes``: that names an App's URL rules (``python -m framework routes``).
+        self._routes: PrefixMap[_Route] = PrefixMap()
+        #: Route prefix -> its :class:`Upstream` objects (their pools, whether they are down).
+        self.upstreams: dict[str, list[Upstream]] = {}
         for prefix, urls in routes.items():
             if not isinstance(prefix, str) or not prefix.startswith("/"):
                 raise ValueError(f"Each Proxy route prefix must start with '/', e.g. '/api', not {prefix!r}.")
@@ -267,24 +270,25 @@ class Proxy:
             if not upstreams:
                 raise ValueError(f"The route {prefix!r} has no upstream; give at least one URL, "
                                  f"e.g. ['http://127.0.0.1:9001'].")
-            self.routes[prefix] = _Route(prefix.rstrip("/"), upstreams)
+            self._routes[prefix] = _Route(prefix.rstrip("/") or "/", upstreams)
+            self.upstreams[prefix.rstrip("/") or "/"] = upstreams
 
     def describe(self) -> str:
         """One line for ``python -m framework stack``."""
-        routes = {route.prefix or "/": [upstream.url for upstream in route.upstreams]
-                  for route in self.routes.items.values()}
+        routes = {prefix: [upstream.url for upstream in upstreams]
+                  for prefix, upstreams in self.upstreams.items()}
         return (f"Proxy(routes={routes!r}, timeout={self.timeout!r}, strip_prefix={self.strip_prefix!r}, "
                 f"preserve_host={self.preserve_host!r}, backoff={self.backoff!r})")
 
     def close(self) -> None:
         """Close the kept-alive connections to every upstream, at shutdown (later requests get a 502)."""
-        for route in self.routes.items.values():
-            for upstream in route.upstreams:
+        for upstreams in self.upstreams.values():
+            for upstream in upstreams:
                 upstream.pool.close()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Forward the request if a route covers its path; else call the wrapped app."""
-        found = self.routes.find(environ.get("PATH_INFO") or "")
+        found = self._routes.find(environ.get("PATH_INFO") or "")
         if found is None:
             return self.app(environ, start_response)
         prefix, route = found
@@ -292,7 +296,7 @@ class Proxy:
             target = _target(environ, len(prefix) if self.strip_prefix else 0)
             body = _request_body(environ)
         except (ValueError, _ClientGone) as error:
-            logger.warning("Refused a request for %s from %s: %s", route.prefix or "/",
+            logger.warning("Refused a request for %s from %s: %s", route.prefix,
                            environ.get("REMOTE_ADDR"), error)
             refusal = LengthRequired if isinstance(error, _LengthRequired) else BadRequest
             return error_app(refusal(str(error)))(environ, start_response)
@@ -341,7 +345,7 @@ class Proxy:
                 body_out.close()
                 return []
             return body_out
-        logger.error("No upstream of %s answered %s %s.", route.prefix or "/", method, path)
+        logger.error("No upstream of %s answered %s %s.", route.prefix, method, path)
         return error_app(BadGateway("No upstream server could take the request."))(environ, start_response)
 
     def _request_headers(self, environ: WSGIEnvironment, prefix: str) -> dict[str, str]:

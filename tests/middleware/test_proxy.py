@@ -292,7 +292,7 @@ def test_close_closes_the_pools_and_later_requests_get_a_502(upstreams):
     proxy = Proxy(not_proxied, routes={"/api": [upstreams[0].url]})
     client_ = TestClient(validated(proxy))
     assert client_.get("/api/echo").status_code == 200
-    pool = proxy.routes.find("/api")[1].upstreams[0].pool
+    pool = proxy.upstreams["/api"][0].pool
     proxy.close()
     assert pool.pool is None
     assert client_.get("/api/echo").status_code == 502
@@ -306,6 +306,6 @@ def test_a_head_request_gives_the_connection_back(upstreams):
         response = client_.head("/api/download?size=100000")
         assert response.status_code == 200 and response.data == b""
         assert response.headers["Content-Length"] == "100000"
-    pool = proxy.routes.find("/api")[1].upstreams[0].pool
+    pool = proxy.upstreams["/api"][0].pool
     assert pool.num_connections == 1
     assert [conn.sock is not None for conn in pool.pool.queue if conn is not None] == [True]

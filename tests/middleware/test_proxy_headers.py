@@ -169,7 +169,7 @@ def test_a_body_read_to_its_end_gives_the_connection_back_to_the_pool(upstream):
     test = TestClient(validated(proxy))
     for _ in range(5):
         assert test.get("/api/download?size=200000").status_code == 200
-    pool = proxy.routes.find("/api")[1].upstreams[0].pool
+    pool = proxy.upstreams["/api"][0].pool
     assert pool.num_connections == 1
     assert [conn.sock is not None for conn in pool.pool.queue if conn is not None] == [True]
 
@@ -183,7 +183,7 @@ def test_closing_the_body_early_closes_the_upstream_response(upstream):
     chunks = iter(body)
     assert len(next(chunks)) > 0 and len(next(chunks)) > 0
     body.close()
-    pool = proxy.routes.find("/api")[1].upstreams[0].pool
+    pool = proxy.upstreams["/api"][0].pool
     # back in the pool, closed: the next request connects again instead of reading leftovers
     assert [conn.sock for conn in pool.pool.queue if conn is not None] == [None]
     deadline = time.monotonic() + 10
