@@ -288,6 +288,27 @@ def test_encoding_is_applied_to_the_bytes(tmp_path):
     assert client(xml_app(), stylesheet=xsl).get("/").data == "caf\u00e9".encode("latin-1")
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        pytest.param("<doc><title>caf\u00e9</title></doc>".encode("latin-1"), "text/xml; charset=ISO-8859-1",
+                     id="charset-parameter"),
+        pytest.param('<?xml version="1.0" encoding="ISO-8859-1"?><doc><title>caf\u00e9</title></doc>'.encode(
+            "latin-1"), "application/xml", id="xml-declaration"),
+        pytest.param("<doc><title>caf\u00e9</title></doc>".encode(), "application/xml; charset=utf-8",
+                     id="utf-8"),
+    ],
+)
+def test_the_documents_charset_is_honoured(html_xsl, body, content_type):
+    response = client(xml_app(body, content_type=content_type), stylesheet=html_xsl).get("/")
+    assert "<h1>caf\u00e9</h1>" in response.text
+
+
+def test_an_unknown_charset_is_a_502(html_xsl):
+    response = client(xml_app(content_type="application/xml; charset=klingon"), stylesheet=html_xsl).get("/")
+    assert response.status_code == 502
+
+
 def test_head_gets_the_headers_of_get(html_xsl):
     app = xml_app()
     layer = client(app, stylesheet=html_xsl)
