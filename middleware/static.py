@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Union
 from urllib.parse import quote
 
@@ -175,17 +175,26 @@ class StaticFiles:
             self.files.update(mount.index.files)
         self._longest_first = by_length[::-1]
         self._starts = tuple(mount.prefix + "/" for mount in self.mounts)
-        self._find: Callable[[str], _Found] = self._refresh if self.autorefresh else self.files.get
+        # The range of strings that start with one of _starts: "/" + 1 is "0".
+        self._low, self._high = min(self._starts), max(start[:-1] + "0" for start in self._starts)
+        self._index: Mapping[str, StaticFile | Redirect] = (
+            _Refreshing(self) if self.autorefresh else self.files)
         self._encodings: dict[str, tuple[str, ...]] = {}
         self._urls: dict[str, StaticURL] = {}
         self._nested: dict[tuple[str, Callable[[str], str]], StaticURL] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer a GET or HEAD for a file; pass everything else to the app."""
-        path = environ.get("PATH_INFO", "")
-        found = self._find(path)
+        # Subscripts and "in", not .get(): a miss then makes no call before the app's.
+        try:
+            path = environ["PATH_INFO"]
+        except KeyError:  # PEP 3333: may be absent when empty
+            path = ""
+        found = self._index[path] if path in self._index else None
         if found is None:
-            if path.startswith(self._starts) and self._refused(path, environ):
+            # Two string comparisons (no call) say whether path may be below a mount:
+            # every "/static/..." sorts between "/static/" and "/static0".
+            if self._low <= path < self._high and self._refused(path, environ):
                 return _NOT_FOUND(environ, start_response)
         else:
             method = environ.get("REQUEST_METHOD")
@@ -196,10 +205,14 @@ class StaticFiles:
                         return body
                 else:
                     return self._redirect(found.path, environ, start_response)  # type: ignore[union-attr]
-        # Inline, not a method: this is every request the app answers.
-        outer = environ.get(STATIC_URL_KEY)
-        urls = self._urls.get(environ.get("SCRIPT_NAME", "")) if outer is None else None
-        environ[STATIC_URL_KEY] = self._bind(environ, outer) if urls is None else urls
+        # Every request the app answers comes here: subscripts and a literal key, no call.
+        if "framework.static_url" in environ:  # an outer StaticFiles: fall back to its static_url
+            environ["framework.static_url"] = self._bind(environ, environ["framework.static_url"])
+        else:
+            try:
+                environ["framework.static_url"] = self._urls[environ["SCRIPT_NAME"]]
+            except KeyError:  # a SCRIPT_NAME not seen yet, or none at all
+                environ["framework.static_url"] = self._bind(environ, None)
         return self.app(environ, start_response)
 
     def _bind(self, environ: WSGIEnvironment, outer: Callable[[str], str] | None) -> StaticURL:
@@ -219,7 +232,7 @@ class StaticFiles:
 
     def _refused(self, path: str, environ: WSGIEnvironment) -> bool:
         """Whether a GET/HEAD below a mount tries to leave it (logged), see :func:`refused_path`."""
-        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or not path.startswith(self._starts):
             return False
         for mount in self._longest_first:
             if path.startswith(mount.prefix + "/"):
@@ -344,6 +357,33 @@ class StaticFiles:
         return (f"StaticFiles({mounts}; {files} files, "
                 f"max_age={self.max_age}, precompressed={self.precompressed}, "
                 f"autorefresh={self.autorefresh}, immutable={pattern!r})")
+
+
+class _Refreshing(Mapping[str, StaticFile | Redirect]):
+    """``autorefresh=True``: the index as a mapping that asks the disk on each lookup."""
+
+    def __init__(self, layer: StaticFiles) -> None:
+        self._layer = layer
+        self._last: tuple[str, StaticFile | Redirect | None] = ("", None)
+
+    def __contains__(self, path: object) -> bool:
+        found = self._layer._refresh(path) if isinstance(path, str) else None
+        self._last = (path, found)  # type: ignore[assignment]
+        return found is not None
+
+    def __getitem__(self, path: str) -> StaticFile | Redirect:
+        last_path, found = self._last
+        if last_path != path or found is None:
+            found = self._layer._refresh(path)
+        if found is None:
+            raise KeyError(path)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._layer.files)
+
+    def __len__(self) -> int:
+        return len(self._layer.files)
 
 
 def _compiled(immutable: str | re.Pattern[str] | None) -> re.Pattern[str] | None:

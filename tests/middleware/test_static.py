@@ -327,3 +327,65 @@ def test_describe_is_one_line(site):
 
 def test_app_is_kept(site):
     assert StaticFiles(fallback, mounts={"/static": str(site)}).app is fallback
+
+
+# -- several mounts, and a mount at the root -------------------------------------------------------
+
+
+@pytest.fixture
+def two(site, tmp_path):
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    (vendor / "lib.js").write_text("lib")
+    return client(StaticFiles(fallback, mounts={"/assets": str(site), "/vendor": str(vendor)}))
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body"),
+    [
+        pytest.param("/assets/app.js", 200, APP_JS, id="first-mount"),
+        pytest.param("/vendor/lib.js", 200, b"lib", id="second-mount"),
+        pytest.param("/assets/../secret.txt", 404, None, id="traversal-in-the-first"),
+        pytest.param("/vendor/.env", 404, None, id="dotfile-in-the-second"),
+        pytest.param("/other/../x", 200, b"app:GET /other/../x", id="between-the-mounts-is-the-apps"),
+        pytest.param("/assetsx/../x", 200, b"app:GET /assetsx/../x", id="not-at-a-segment-boundary"),
+        pytest.param("/vendor/lib.js/", 200, b"app:GET /vendor/lib.js/", id="miss"),
+    ],
+)
+def test_several_mounts(two, path, status, body):
+    response = two.get("/x", environ_overrides={"PATH_INFO": path})
+    assert response.status_code == status
+    if body is not None:
+        assert response.data == body
+    assert_no_secret(response)
+
+
+def test_the_longer_prefix_wins(site, tmp_path):
+    inner = tmp_path / "inner"
+    (inner).mkdir()
+    (inner / "app.js").write_text("inner")
+    (site / "sub").mkdir()
+    (site / "sub" / "app.js").write_text("outer")
+    static = client(StaticFiles(fallback, mounts={"/s/sub": str(inner), "/s": str(site)}))
+    assert static.get("/s/sub/app.js").data == b"inner"
+    assert static.get("/s/app.js").data == APP_JS
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body"),
+    [
+        pytest.param("/app.js", 200, APP_JS, id="file"),
+        pytest.param("/docs/", 200, b"<h1>Docs</h1>\n", id="index"),
+        pytest.param("/api/users", 200, b"app:GET /api/users", id="miss"),
+        pytest.param("/../secret.txt", 404, None, id="traversal"),
+        pytest.param("/.env", 404, None, id="dotfile"),
+    ],
+)
+@BOTH_MODES
+def test_a_mount_at_the_root(site, path, status, body, autorefresh):
+    static = client(StaticFiles(fallback, mounts={"/": str(site)}, autorefresh=autorefresh))
+    response = static.get("/x", environ_overrides={"PATH_INFO": path})
+    assert response.status_code == status
+    if body is not None:
+        assert response.data == body
+    assert_no_secret(response)
