@@ -46,6 +46,8 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.http import parse_accept_header
 
+from framework.compat import headers_list
+
 from .toolkit import ETagPolicy, ResponseRewriter, Rewrite, rewrite_start_response
 
 if TYPE_CHECKING:
@@ -176,28 +178,36 @@ def compressible(status: str, headers: Iterable[tuple[str, str]], *, minimum_siz
 
 def _compressible(status: str, headers: Iterable[tuple[str, str]], minimum_size: int,
                   media_types: _MediaTypes) -> bool:
+    return _examine(status, headers, minimum_size, media_types) is not None
+
+
+def _examine(status: str, headers: Iterable[tuple[str, str]], minimum_size: int,
+             media_types: _MediaTypes) -> int | None:
+    """``None`` for a response not to compress, else its ``Content-Length`` (-1: not given)."""
     if status.startswith(_NO_BODY):
-        return False
+        return None
     typed = False
+    length = -1
     for name, value in headers:
         lower = name.lower()
         if lower == "content-type":
             if value not in media_types:
-                return False
+                return None
             typed = True
         elif lower == "content-encoding":
             if value.strip().lower() != "identity":
-                return False
+                return None
         elif lower == "cache-control":
             if "no-transform" in value.lower():
-                return False
+                return None
         elif lower == "content-length":
             try:
-                if int(value) < minimum_size:
-                    return False
+                length = int(value)
             except ValueError:
-                return False  # a malformed length: pass the response on as the app made it
-    return typed
+                return None  # a malformed length: pass the response on as the app made it
+            if length < minimum_size or length < 0:
+                return None
+    return length if typed else None
 
 
 def _vary_covers(values: Iterable[str], field: str) -> bool:
@@ -245,6 +255,14 @@ def _brotli_stream(chunks: Iterator[bytes], quality: int) -> Iterator[bytes]:
     for chunk in chunks:
         yield compressor.process(chunk) + compressor.flush() if chunk else b""
     yield compressor.finish()
+
+
+def _coding(headers: Headers) -> str:
+    """The ``Content-Encoding`` :meth:`Compress.wants` set (the last pair it wrote)."""
+    for name, value in reversed(headers_list(headers)):
+        if name == "Content-Encoding":
+            return value
+    return ""
 
 
 def _level(option: str, value: Any, low: int, high: int) -> int:
@@ -316,26 +334,33 @@ class Compress(ResponseRewriter):
     def wants(self, environ: WSGIEnvironment, status: str, headers: Headers) -> Rewrite | None:
         """Compress a compressible response: at once when its length is known, else as a stream."""
         coding = choose_encoding(environ.get("HTTP_ACCEPT_ENCODING", ""), self.encodings)
-        if coding is None or not _compressible(status, headers, self.minimum_size, self.media_types):
+        if coding is None:
             return None
-        vary = headers.getlist("Vary")
+        pairs = headers_list(headers)  # read and changed in place: Headers' methods cost more here
+        length = _examine(status, pairs, self.minimum_size, self.media_types)
+        if length is None:
+            return None
+        vary = [value for name, value in pairs if name.lower() == "vary"]
+        kept = [pair for pair in pairs if pair[0].lower() not in ("vary", "content-encoding")]
         if not _vary_covers(vary, "accept-encoding"):
-            headers.set("Vary", ", ".join([*vary, "Accept-Encoding"]))
-        headers.set("Content-Encoding", coding)
-        length = headers.get("Content-Length", type=int)
-        return _BUFFER if length is not None and length <= _BUFFER_LIMIT else _STREAM
+            vary.append("Accept-Encoding")
+        if vary:
+            kept.append(("Vary", ", ".join(vary)))
+        kept.append(("Content-Encoding", coding))
+        pairs[:] = kept
+        return _BUFFER if 0 <= length <= _BUFFER_LIMIT else _STREAM
 
     def rewrite(self, environ: WSGIEnvironment, status: str, headers: Headers,
                 body: bytes) -> tuple[str, bytes]:
         """The whole body compressed with the coding :meth:`wants` chose."""
-        if headers.get("Content-Encoding") == "br":
+        if _coding(headers) == "br":
             return status, _brotli(body, self.brotli_quality)
         return status, _gzip(body, self.gzip_level)
 
     def rewrite_stream(self, environ: WSGIEnvironment, status: str, headers: Headers,
                        chunks: Iterator[bytes]) -> Iterable[bytes]:
         """The body compressed chunk by chunk, each flushed so the client can read it at once."""
-        if headers.get("Content-Encoding") == "br":
+        if _coding(headers) == "br":
             return _brotli_stream(chunks, self.brotli_quality)
         return _gzip_stream(chunks, self.gzip_level)
 
