@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 
 import pytest
 
@@ -389,3 +390,23 @@ def test_a_mount_at_the_root(site, path, status, body, autorefresh):
     if body is not None:
         assert response.data == body
     assert_no_secret(response)
+
+
+def test_the_apps_start_response_is_the_servers_so_exc_info_reaches_it(site):
+    seen = []
+
+    def failing(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
+        return [b"error"]
+
+    def server_start_response(status, headers, exc_info=None):
+        seen.append((status, exc_info[0] if exc_info else None))
+
+    layer = StaticFiles(failing, mounts={"/static": str(site)})
+    assert layer({"REQUEST_METHOD": "GET", "PATH_INFO": "/page", "SCRIPT_NAME": ""},
+                 server_start_response) == [b"error"]
+    assert seen == [("200 OK", None), ("500 Internal Server Error", ValueError)]
