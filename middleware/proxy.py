@@ -212,15 +212,11 @@ class Proxy:
     upstream's base path, without the prefix when ``strip_prefix`` is true; the query
     string as it came. A ``.`` or ``..`` segment is refused with a 400.
 
-    Headers, both ways: hop-by-hop fields (``Connection`` and the names it lists,
-    ``Keep-Alive``, ``TE``, ``Trailer``, ``Transfer-Encoding``, ``Upgrade``, ``Proxy-*``)
-    are dropped; ``Via: 1.1 <via>`` is appended. To the upstream: ``X-Forwarded-For``
-    gets ``REMOTE_ADDR`` appended, ``X-Forwarded-Proto`` and ``X-Forwarded-Host`` are the
-    client's, ``X-Forwarded-Prefix`` is ``SCRIPT_NAME`` (plus the prefix when stripped),
-    ``Host`` is the upstream's (as nginx does) unless ``preserve_host``. From the
-    upstream: a ``Location`` or ``Content-Location`` pointing at the upstream becomes the
-    client-facing URL; a ``Set-Cookie`` ``Path`` is moved under the prefix and a
-    ``Domain`` naming the upstream is dropped.
+    Headers (``docs/proxy.md`` has the table): hop-by-hop fields are dropped both ways
+    (RFC 9110 7.6.1), ``Via`` is appended both ways; the upstream gets
+    ``X-Forwarded-For/-Proto/-Host/-Prefix`` and its own ``Host`` (the client's with
+    ``preserve_host``); ``Location``, ``Content-Location`` and ``Set-Cookie`` paths are
+    mapped back under the prefix.
 
     :param app: The WSGI application answering every other request.
     :param routes: Path prefix -> list of upstream base URLs (``http://host:port/path``).
@@ -270,8 +266,11 @@ class Proxy:
             if not upstreams:
                 raise ValueError(f"The route {prefix!r} has no upstream; give at least one URL, "
                                  f"e.g. ['http://127.0.0.1:9001'].")
-            self._routes[prefix] = _Route(prefix.rstrip("/") or "/", upstreams)
-            self.upstreams[prefix.rstrip("/") or "/"] = upstreams
+            key = prefix.rstrip("/") or "/"
+            if key in self.upstreams:
+                raise ValueError(f"The route {key!r} is given twice (as {prefix!r} too); merge the lists.")
+            self._routes[prefix] = _Route(key, upstreams)
+            self.upstreams[key] = upstreams
 
     def describe(self) -> str:
         """One line for ``python -m framework stack``."""

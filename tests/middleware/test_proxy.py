@@ -282,6 +282,8 @@ def test_describe_names_the_routes():
                  id="backoff"),
     pytest.param({"routes": {"/api": ["http://a"]}, "pool_size": 0}, ValueError, "pool_size", id="pool"),
     pytest.param({"routes": {"/api": ["http://a"]}, "via": "a b"}, ValueError, "via must be", id="via"),
+    pytest.param({"routes": {"/api": ["http://a"], "/api/": ["http://b"]}}, ValueError, "given twice",
+                 id="prefix-twice"),
 ])
 def test_bad_options_are_refused_with_a_sentence(options, error, message):
     with pytest.raises(error, match=message):
