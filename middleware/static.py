@@ -26,7 +26,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, TYPE_CHECKING, Union
+from typing import IO, TYPE_CHECKING
 from urllib.parse import quote
 
 from werkzeug.exceptions import NotFound, PreconditionFailed, RequestedRangeNotSatisfiable
@@ -46,7 +46,7 @@ from .static_http import (
     unmodified_since,
 )
 from .static_index import FileIndex, Options, Redirect, StaticFile
-from .static_urls import PATH_SAFE, Mount, StaticURL, quoted_path
+from .static_urls import PATH_SAFE, ManifestOption, Mount, StaticURL, manifest_files, quoted_path
 from .toolkit import error_app
 
 if TYPE_CHECKING:
@@ -95,7 +95,6 @@ class _FileBody:
         self.file.close()
 
 
-_ManifestOption = Union[str, "os.PathLike[str]", Mapping[str, Union[str, "os.PathLike[str]"]], None]  # noqa: UP007
 _Found = StaticFile | Redirect | None
 
 
@@ -134,7 +133,7 @@ class StaticFiles:
     def __init__(self, app: WSGIApplication, *, mounts: Mapping[str, str | os.PathLike[str]],
                  max_age: int = 60, index: str | None = "index.html", precompressed: bool = True,
                  autorefresh: bool = False, immutable: str | re.Pattern[str] | None = _DEFAULT_IMMUTABLE,
-                 manifest: _ManifestOption = None) -> None:
+                 manifest: ManifestOption = None) -> None:
         if not callable(app):
             raise TypeError(f"StaticFiles' app must be a WSGI callable, not {app!r}.")
         self.app = app
@@ -154,7 +153,7 @@ class StaticFiles:
         self.autorefresh = bool(autorefresh)
         self.immutable = _compiled(immutable)
         options = Options(max_age, self.immutable, self.precompressed, index)
-        manifests = _manifests(manifest, mounts)
+        manifests = manifest_files(manifest, mounts)
         self.mounts: list[Mount] = []
         for prefix, directory in mounts.items():
             key = normalize_prefix(prefix)
@@ -397,26 +396,3 @@ def _compiled(immutable: str | re.Pattern[str] | None) -> re.Pattern[str] | None
     except re.error as exc:
         raise ValueError(f"StaticFiles' immutable pattern {immutable!r} is not a valid regex: "
                          f"{exc}.") from None
-
-
-def _manifests(manifest: _ManifestOption, mounts: Mapping[str, object]) -> dict[str, str]:
-    """The manifest option as normalized prefix -> file (each checked to exist)."""
-    if manifest is None:
-        return {}
-    if isinstance(manifest, Mapping):
-        given = {normalize_prefix(prefix): os.fspath(path) for prefix, path in manifest.items()}
-        known = {normalize_prefix(prefix) for prefix in mounts}
-        for prefix in given:
-            if prefix not in known:
-                raise ValueError(f"StaticFiles' manifest names the prefix {prefix or '/'!r}, which is not "
-                                 f"one of the mounts.")
-    else:
-        if len(mounts) != 1:
-            raise ValueError("StaticFiles has several mounts: give manifest as a mapping of mount "
-                             "prefix -> manifest file, e.g. {'/static': 'public/manifest.json'}.")
-        given = {normalize_prefix(next(iter(mounts))): os.fspath(manifest)}
-    for path in given.values():
-        if not os.path.isfile(path):
-            raise ValueError(f"StaticFiles' manifest file {path!r} does not exist; build it with "
-                             f"'python -m framework assets DIR' or leave manifest=None.")
-    return given

@@ -15,16 +15,20 @@ layer's ``static_url`` to fall back to.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Union
 from urllib.parse import quote
 
 from framework.assets import read_manifest
+from framework.mounting import normalize_prefix
 
 from .static_http import refused_path
 from .static_index import FileIndex, StaticFile
 
-__all__ = ["Mount", "StaticURL", "quoted_path"]
+__all__ = ["ManifestOption", "Mount", "StaticURL", "manifest_files", "quoted_path"]
 
+#: What StaticFiles' ``manifest`` option takes: a file, prefix -> file, or None.
+ManifestOption = Union[str, "os.PathLike[str]", Mapping[str, Union[str, "os.PathLike[str]"]], None]  # noqa: UP007
 # RFC 3986 pchar plus "/": what a URL path keeps unescaped.
 PATH_SAFE = "/!$&'()*+,;=:@-._~"
 
@@ -110,3 +114,26 @@ def quoted_path(path: str) -> str:
     except UnicodeEncodeError:  # a server that put real text in SCRIPT_NAME
         raw = path.encode("utf-8")
     return quote(raw, safe=PATH_SAFE)
+
+
+def manifest_files(manifest: ManifestOption, mounts: Mapping[str, object]) -> dict[str, str]:
+    """The manifest option as normalized prefix -> file (each checked to exist)."""
+    if manifest is None:
+        return {}
+    if isinstance(manifest, Mapping):
+        given = {normalize_prefix(prefix): os.fspath(path) for prefix, path in manifest.items()}
+        known = {normalize_prefix(prefix) for prefix in mounts}
+        for prefix in given:
+            if prefix not in known:
+                raise ValueError(f"StaticFiles' manifest names the prefix {prefix or '/'!r}, which is not "
+                                 f"one of the mounts.")
+    else:
+        if len(mounts) != 1:
+            raise ValueError("StaticFiles has several mounts: give manifest as a mapping of mount "
+                             "prefix -> manifest file, e.g. {'/static': 'public/manifest.json'}.")
+        given = {normalize_prefix(next(iter(mounts))): os.fspath(manifest)}
+    for path in given.values():
+        if not os.path.isfile(path):
+            raise ValueError(f"StaticFiles' manifest file {path!r} does not exist; build it with "
+                             f"'python -m framework assets DIR' or leave manifest=None.")
+    return given
