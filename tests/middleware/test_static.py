@@ -13,6 +13,8 @@ import re
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from framework.testing import TestClient, validated
 from middleware.static import StaticFiles
@@ -410,3 +412,34 @@ def test_the_apps_start_response_is_the_servers_so_exc_info_reaches_it(site):
     assert layer({"REQUEST_METHOD": "GET", "PATH_INFO": "/page", "SCRIPT_NAME": ""},
                  server_start_response) == [b"error"]
     assert seen == [("200 OK", None), ("500 Internal Server Error", ValueError)]
+
+
+# -- any path at all ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fuzz_site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fuzz")
+    public = root / "public"
+    public.mkdir()
+    (public / "app.js").write_bytes(APP_JS)
+    (public / ".env").write_bytes(SECRET)
+    (root / "secret.txt").write_bytes(SECRET)
+    (public / "out.txt").symlink_to(root / "secret.txt")
+    return public
+
+
+SEGMENTS = st.sampled_from(["..", ".", "", "%2e%2e", "%2f", "%5c", "\\", "\x00", "C:", ".env", "secret.txt",
+                            "out.txt", "app.js", "public", "%252e", "..;", "...", "%c0%ae", "\u2025", "ü"])
+
+
+@given(segments=st.lists(SEGMENTS | st.text(max_size=6), max_size=6),
+       method=st.sampled_from(["GET", "HEAD"]), autorefresh=st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_no_path_reaches_the_secret_or_a_500(fuzz_site, segments, method, autorefresh):
+    path = "/static/" + "/".join(segments)
+    layer = StaticFiles(fallback, mounts={"/static": str(fuzz_site)}, autorefresh=autorefresh)
+    environ_path = path.encode("utf-8", "surrogatepass").decode("latin-1")
+    response = client(layer).open("/x", method=method, environ_overrides={"PATH_INFO": environ_path})
+    assert response.status_code in (200, 301, 404)
+    assert_no_secret(response)
