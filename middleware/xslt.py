@@ -19,19 +19,18 @@ expansion, DTD loading or network access, and a document that declares entities
 files only inside ``stylesheet_root`` (or, without one, their own directory), and
 never write files, create directories or touch the network. A stylesheet's errors
 go to the log (``middleware.xslt``), never to the client unless ``debug=True``.
+Stylesheets are compiled, cached and confined in :mod:`middleware.xslt_stylesheets`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import threading
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import BadGateway, HTTPException, InternalServerError
@@ -40,6 +39,7 @@ from werkzeug.http import parse_accept_header, parse_options_header
 from framework.errors import drop_body
 
 from .toolkit import ETagPolicy, PrefixMap, ResponseRewriter, Rewrite, error_app, rewrite_start_response
+from .xslt_stylesheets import SAFE, Refused, Stylesheets, import_lxml
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -49,7 +49,6 @@ __all__ = ["XSLT"]
 
 logger = logging.getLogger("middleware.xslt")
 
-_XSL = "{http://www.w3.org/1999/XSL/Transform}"
 _BUFFER = Rewrite.BUFFER
 _WHEN = ("always", "not-accepted")
 # Request headers that would make the app answer something we cannot transform: an
@@ -59,18 +58,6 @@ _ENCODING_AND_RANGE = ("HTTP_ACCEPT_ENCODING", "HTTP_RANGE", "HTTP_IF_RANGE")
 _CONDITIONAL = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
                 "HTTP_IF_UNMODIFIED_SINCE")
 _PI_TYPES = frozenset(("text/xsl", "application/xslt+xml", "text/xml", "application/xml"))
-_MEDIA_TYPES = {"html": "text/html", "xml": "application/xml", "text": "text/plain"}
-# Every parser: no entity expansion, no DTD, no network, libxml2's size limits kept.
-_SAFE: dict[str, Any] = {"resolve_entities": False, "no_network": True, "huge_tree": False,
-                         "load_dtd": False, "dtd_validation": False}
-
-
-def _import_lxml() -> Any:
-    """``lxml.etree``, or a ``RuntimeError`` that says how to install it."""
-    try:
-        return importlib.import_module("lxml.etree")
-    except ImportError as error:
-        raise RuntimeError('XSLT needs lxml: pip install "onion-wsgi[xslt]"') from error
 
 
 def xml_media_type(content_type: str | None) -> str | None:
@@ -87,125 +74,6 @@ def xml_media_type(content_type: str | None) -> str | None:
         return media
     return None
 
-
-class Output(NamedTuple):
-    """What a stylesheet's ``xsl:output`` declares (``None``: not declared)."""
-
-    method: str | None
-    media_type: str | None
-    encoding: str | None
-
-    def content_type(self, result_root: Any) -> str:
-        """The ``Content-Type`` of a result, the default method chosen as XSLT 1.0 16 says."""
-        method = self.method
-        if method is None:  # html when the result's root is an <html> without a namespace
-            tag = getattr(result_root, "tag", None)
-            method = "html" if isinstance(tag, str) and tag.lower() == "html" else "xml"
-        media = self.media_type or _MEDIA_TYPES.get(method, "application/xml")
-        return f"{media}; charset={self.encoding or 'UTF-8'}"
-
-
-class _Refused(Exception):
-    """A stylesheet tried to read a file outside the directory it may read."""
-
-
-def _confined_resolver(etree: Any, root: str) -> Any:
-    """An lxml resolver refusing every URL that is not a file inside *root* (a real path)."""
-
-    class Confined(etree.Resolver):  # type: ignore[misc,name-defined]
-        def resolve(self, url: str, public_id: str | None, context: Any) -> Any:
-            parts = urllib.parse.urlsplit(url)
-            if parts.scheme == "file":
-                path = urllib.request.url2pathname(parts.path)
-            elif parts.scheme and len(parts.scheme) > 1:  # http:, ftp:, ...; C: is a drive
-                raise _Refused(f"{url} is not a local file")
-            else:
-                path = url
-            real = os.path.realpath(path)
-            if os.path.commonpath([real, root]) != root:
-                raise _Refused(f"{url} is outside {root}")
-            return None  # inside: lxml loads it as usual
-
-    return Confined()
-
-
-class _Compiled(NamedTuple):
-    """One stylesheet as compiled from the file at one modification time."""
-
-    stamp: tuple[int, int]
-    xslt: Any
-    output: Output
-
-
-class Stylesheets:
-    """Compiled stylesheets by path, recompiled when a file changes; safe across threads.
-
-    Each thread compiles and keeps its own ``XSLT`` object: lxml lets one be used
-    from any thread, but it keeps the last call's error log on the object and runs
-    faster in the thread that made it (lxml FAQ, "threading"), and a copy
-    (``copy.copy``) loses the whitespace inside ``xsl:text``. A compile (once per
-    thread and file version) holds a lock, so libxslt never compiles two at once.
-
-    :param etree: The ``lxml.etree`` module.
-    :param root: The directory stylesheets may read (imports, ``document()``);
-        ``None``: each stylesheet's own directory.
-    """
-
-    def __init__(self, etree: Any, root: str | None) -> None:
-        self.etree = etree
-        self.root = root
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._access = etree.XSLTAccessControl(read_file=True, write_file=False, create_dir=False,
-                                               read_network=False, write_network=False)
-
-    def parser(self, root: str) -> Any:
-        """A parser for stylesheets: no entities, DTD or network, files read inside *root* only."""
-        parser = self.etree.XMLParser(**_SAFE)
-        parser.resolvers.add(_confined_resolver(self.etree, root))
-        return parser
-
-    def get(self, path: str) -> tuple[Any, Output]:
-        """The compiled stylesheet at *path* for this thread, and its output; compiled if new or changed.
-
-        Raises ``OSError`` (no such file), lxml's ``XMLSyntaxError`` or
-        ``XSLTParseError``, or ``_Refused``.
-        """
-        stat = os.stat(path)
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        mine: dict[str, _Compiled] = self._local.__dict__.setdefault("compiled", {})
-        found = mine.get(path)
-        if found is None or found.stamp != stamp:
-            with self._lock:
-                found = mine[path] = self._compile(path, stamp)
-        return found.xslt, found.output
-
-    def _compile(self, path: str, stamp: tuple[int, int]) -> _Compiled:
-        root = self.root or os.path.dirname(path)
-        parser = self.parser(root)
-        document = self.etree.parse(path, parser)
-        xslt = self.etree.XSLT(document, access_control=self._access)
-        output = self._output(document, parser, {path})
-        logger.debug("XSLT: compiled %s in thread %s", path, threading.current_thread().name)
-        return _Compiled(stamp, xslt, output)
-
-    def _output(self, document: Any, parser: Any, seen: set[str]) -> Output:
-        """The ``xsl:output`` in force: the importing stylesheet's attributes win (XSLT 1.0 16)."""
-        found: dict[str, str] = {}
-        base = document.docinfo.URL or ""
-        for element in document.getroot().iterchildren(_XSL + "import", _XSL + "include", _XSL + "output"):
-            if element.tag == _XSL + "output":
-                found.update((key, value) for key, value in element.attrib.items()
-                             if key in ("method", "media-type", "encoding"))
-                continue
-            href = urllib.parse.urljoin(base, element.get("href", ""))
-            if href in seen:
-                continue
-            seen.add(href)
-            imported = self._output(self.etree.parse(href, parser), parser, seen)
-            names = ("method", "media-type", "encoding")
-            found.update((name, value) for name, value in zip(names, imported, strict=True) if value)
-        return Output(found.get("method"), found.get("media-type"), found.get("encoding"))
 
 
 class XSLT(ResponseRewriter):
@@ -256,7 +124,7 @@ class XSLT(ResponseRewriter):
         if not callable(app):
             raise TypeError(f"XSLT's app must be a WSGI callable, not {app!r}.")
         super().__init__(app, etag=ETagPolicy.DROP)
-        self._etree = _import_lxml()
+        self._etree = import_lxml()
         if when not in _WHEN:
             raise ValueError(f"XSLT's when must be 'always' or 'not-accepted', not {when!r}.")
         if honor_pi and stylesheet_root is None:
@@ -298,7 +166,7 @@ class XSLT(ResponseRewriter):
             self.stylesheets.get(real)
         except OSError as error:
             raise ValueError(f"The XSLT stylesheet {os.fspath(path)!r} cannot be read: {error}.") from None
-        except (self._etree.Error, _Refused) as error:
+        except (self._etree.Error, Refused) as error:
             raise ValueError(f"The XSLT stylesheet {os.fspath(path)!r} does not compile: {error}.") from None
         return real
 
@@ -360,7 +228,7 @@ class XSLT(ResponseRewriter):
             params = self._params(environ)
             result = xslt(document, **params)
             data = bytes(result)
-        except (OSError, etree.Error, _Refused) as error:
+        except (OSError, etree.Error, Refused) as error:
             log = "".join(f"\n  {entry}" for entry in getattr(error, "error_log", ()) or ())
             logger.error("XSLT: the stylesheet %s failed for %s, answering 500: %s: %s%s", source, path,
                          type(error).__name__, error, log)
@@ -377,10 +245,10 @@ class XSLT(ResponseRewriter):
         """
         charset = parse_options_header(content_type)[1].get("charset") if ";" in content_type else None
         if charset is not None and charset.lower() not in ("utf-8", "utf8"):
-            return self._etree.XMLParser(**_SAFE, encoding=charset)
+            return self._etree.XMLParser(**SAFE, encoding=charset)
         parser = getattr(self._xml_parser, "parser", None)
         if parser is None:
-            parser = self._xml_parser.parser = self._etree.XMLParser(**_SAFE)
+            parser = self._xml_parser.parser = self._etree.XMLParser(**SAFE)
         return parser
 
     def _params(self, environ: WSGIEnvironment) -> dict[str, Any]:
