@@ -443,3 +443,10 @@ def test_no_path_reaches_the_secret_or_a_500(fuzz_site, segments, method, autore
     response = client(layer).open("/x", method=method, environ_overrides={"PATH_INFO": environ_path})
     assert response.status_code in (200, 301, 404)
     assert_no_secret(response)
+
+
+def test_a_symlink_loop_is_not_followed(site):
+    (site / "css" / "loop").symlink_to(site)
+    static = serve(site)  # indexing ends
+    assert static.get("/static/css/loop/app.js").data == b"app:GET /static/css/loop/app.js"
+    assert static.get("/static/css/site.css").status_code == 200
