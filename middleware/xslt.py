@@ -75,7 +75,6 @@ def xml_media_type(content_type: str | None) -> str | None:
     return None
 
 
-
 class XSLT(ResponseRewriter):
     """Transform XML responses with XSLT stylesheets (lxml), safe by default.
 
