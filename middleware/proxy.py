@@ -19,25 +19,34 @@ Bodies stream both ways in blocks (a request body of unknown length goes out
 chunked); the upstream's body is passed on as it is encoded, never decompressed.
 The rules for headers (RFC 9110 7.6: hop-by-hop fields, ``Via``, ``X-Forwarded-*``,
 ``Location`` and ``Set-Cookie`` paths) are in :class:`Proxy`'s docstring and
-``docs/proxy.md``.
+``docs/proxy.md``; the pure ones (paths, hop-by-hop fields, ``Via``) in
+:mod:`middleware.proxy_rules`.
 """
 
 from __future__ import annotations
 
 import http
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote_to_bytes, urlsplit
+from urllib.parse import urlsplit
 
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, ReadTimeoutError
 from urllib3.util import SKIP_HEADER
 from werkzeug.exceptions import BadGateway, BadRequest, GatewayTimeout, LengthRequired
 
+from .proxy_rules import (
+    PathMap,
+    append_via,
+    client_host,
+    connection_tokens,
+    is_hop_by_hop,
+    quote_path,
+    request_target,
+)
 from .toolkit import PrefixMap, error_app
 
 if TYPE_CHECKING:
@@ -50,25 +59,9 @@ logger = logging.getLogger("middleware.proxy")
 BLOCK = 64 * 1024  # bytes read and sent at a time, both ways
 # RFC 9110 9.2.2: a request that may be sent again without a different effect.
 IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
-# RFC 9110 7.6.1 (and RFC 9112 9.6 Keep-Alive, Proxy-Connection): meant for one hop only.
-HOP_BY_HOP = frozenset(("connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"))
 # Request fields the proxy sets itself, or that the WSGI server already acted on.
 _REPLACED = frozenset(("host", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-prefix",
                        "x-forwarded-for", "via", "expect", "content-length", "content-type"))
-# PEP 3333 PATH_INFO is percent-decoded; quote it again, keeping RFC 3986 pchar and "/".
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
-_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
-_HEX = re.compile(r"[0-9A-Fa-f]{2}")
-
-
-def _is_hop_by_hop(name: str, listed: frozenset[str]) -> bool:
-    """Whether the field *name* (lower case) stays on this hop (RFC 9110 7.6.1)."""
-    return name in HOP_BY_HOP or name in listed or name.startswith("proxy-")
-
-
-def _connection_tokens(values: Iterable[str]) -> frozenset[str]:
-    """The field names a ``Connection`` header lists (RFC 9110 7.6.1), lower case."""
-    return frozenset(token.strip().lower() for value in values for token in value.split(",") if token.strip())
 
 
 class Upstream:
@@ -292,7 +285,7 @@ class Proxy:
             return self.app(environ, start_response)
         prefix, route = found
         try:
-            target = _target(environ, len(prefix) if self.strip_prefix else 0)
+            target = request_target(environ, len(prefix) if self.strip_prefix else 0)
             body = _request_body(environ)
         except (ValueError, _ClientGone) as error:
             logger.warning("Refused a request for %s from %s: %s", route.prefix,
@@ -353,9 +346,9 @@ class Proxy:
         for key, value in environ.items():
             if key.startswith("HTTP_"):
                 fields.append((key[5:].replace("_", "-").title(), value))
-        listed = _connection_tokens(value for name, value in fields if name == "Connection")
+        listed = connection_tokens(value for name, value in fields if name == "Connection")
         headers = {name: value for name, value in fields
-                   if not _is_hop_by_hop(name.lower(), listed) and name.lower() not in _REPLACED}
+                   if not is_hop_by_hop(name.lower(), listed) and name.lower() not in _REPLACED}
         for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
             if environ.get(key):
                 headers[name] = environ[key]
@@ -365,26 +358,26 @@ class Proxy:
         forwarded = environ.get("HTTP_X_FORWARDED_FOR")
         headers["X-Forwarded-For"] = f"{forwarded}, {remote}" if forwarded else remote
         headers["X-Forwarded-Proto"] = environ.get("wsgi.url_scheme", "http")
-        headers["X-Forwarded-Host"] = _client_host(environ)
+        headers["X-Forwarded-Host"] = client_host(environ)
         forwarded_prefix = environ.get("SCRIPT_NAME", "") + (prefix if self.strip_prefix else "")
         if forwarded_prefix:
-            headers["X-Forwarded-Prefix"] = quote(forwarded_prefix.encode("latin-1"), safe=_PATH_SAFE)
+            headers["X-Forwarded-Prefix"] = quote_path(forwarded_prefix)
         if self.via is not None:
-            headers["Via"] = _via(environ.get("HTTP_VIA"), environ, self.via)
+            headers["Via"] = append_via(environ.get("HTTP_VIA"), environ, self.via)
         return headers
 
     def _response_headers(self, environ: WSGIEnvironment, prefix: str, upstream: Upstream,
                           response: Any) -> list[tuple[str, str]]:
         """The upstream's fields for the client: hop-by-hop ones dropped, locations mapped back."""
         pairs = list(response.headers.iteritems())
-        listed = _connection_tokens(value for name, value in pairs if name.lower() == "connection")
+        listed = connection_tokens(value for name, value in pairs if name.lower() == "connection")
         chunked = any(name.lower() == "transfer-encoding" for name, _ in pairs)
-        mapping = _PathMap(upstream, environ, prefix, self.strip_prefix)
+        mapping = PathMap(upstream, environ, prefix, self.strip_prefix)
         headers: list[tuple[str, str]] = []
         via = None
         for name, value in pairs:
             lower = name.lower()
-            if _is_hop_by_hop(lower, listed) or (chunked and lower == "content-length"):
+            if is_hop_by_hop(lower, listed) or (chunked and lower == "content-length"):
                 continue  # RFC 9112 6.3: Transfer-Encoding overrides Content-Length
             if lower in ("location", "content-location"):
                 value = mapping.url(value)
@@ -395,89 +388,11 @@ class Proxy:
                 continue
             headers.append((name, value))
         if self.via is not None:
-            headers.append(("Via", _via(via, {"SERVER_PROTOCOL": f"HTTP/{response.version / 10:.1f}"},
+            headers.append(("Via", append_via(via, {"SERVER_PROTOCOL": f"HTTP/{response.version / 10:.1f}"},
                                         self.via)))
         elif via is not None:
             headers.append(("Via", via))
         return headers
-
-
-class _PathMap:
-    """Map the upstream's URLs and cookie paths back to the client's (pure, per request).
-
-    An upstream path ``<base path>[<prefix>]<rest>`` (the prefix there unless stripped)
-    is ``<SCRIPT_NAME><prefix><rest>`` for the client.
-    """
-
-    def __init__(self, upstream: Upstream, environ: WSGIEnvironment, prefix: str, strip: bool) -> None:
-        script = environ.get("SCRIPT_NAME", "")
-        self.upstream = upstream
-        self.upstream_root = upstream.path + ("" if strip else _quote(prefix))
-        self.client_root = _quote(script + prefix)
-        self.client_origin = f"{environ.get('wsgi.url_scheme', 'http')}://{_client_host(environ)}"
-        self.client_netloc = _client_host(environ).lower()
-
-    def path(self, path: str) -> str | None:
-        """The client's path for an upstream *path*, or ``None`` when it is outside the route."""
-        root = self.upstream_root
-        if path == root or path.startswith(root + "/") or (not root and path.startswith("/")):
-            return self.client_root + path[len(root):]
-        if path.startswith(root + "?") or path.startswith(root + "#"):
-            return self.client_root + path[len(root):]
-        return None
-
-    def url(self, value: str) -> str:
-        """A ``Location``/``Content-Location`` value pointing at the upstream, pointed back."""
-        if value.startswith("/") and not value.startswith("//"):
-            mapped = self.path(value)
-            return value if mapped is None else mapped
-        parts = urlsplit(value)
-        netloc = parts.netloc.lower()
-        if parts.scheme not in ("http", "https") or netloc not in (self.upstream.netloc, self.client_netloc):
-            return value
-        mapped = self.path(value[len(f"{parts.scheme}://{parts.netloc}"):] or "/")
-        return value if mapped is None else self.client_origin + mapped
-
-    def cookie(self, value: str) -> str:
-        """A ``Set-Cookie`` with ``Path`` moved under the prefix, a ``Domain`` naming the upstream dropped."""
-        attributes = value.split(";")
-        kept = [attributes[0]]
-        for attribute in attributes[1:]:
-            name, _, content = attribute.partition("=")
-            key = name.strip().lower()
-            if key == "domain" and content.strip().lstrip(".").lower() == self.upstream.host:
-                continue
-            path = content.strip()
-            if key == "path" and path.startswith("/"):
-                mapped = self.path(path)
-                if path.rstrip("/") == self.upstream_root:  # the root itself: /api covers /api/x too
-                    mapped = self.client_root or "/"
-                if mapped is not None:
-                    attribute = f"{name}={mapped}"
-            kept.append(attribute)
-        return ";".join(kept)
-
-
-def _quote(path: str) -> str:
-    """A PEP 3333 (latin-1) path as it goes on the wire."""
-    return quote(path.encode("latin-1"), safe=_PATH_SAFE)
-
-
-def _client_host(environ: WSGIEnvironment) -> str:
-    """The host (and port) the client asked for (PEP 3333 "URL Reconstruction")."""
-    host = environ.get("HTTP_HOST")
-    if host:
-        return str(host)
-    name, port = environ.get("SERVER_NAME", "localhost"), str(environ.get("SERVER_PORT", ""))
-    default = "443" if environ.get("wsgi.url_scheme") == "https" else "80"
-    return name if port in ("", default) else f"{name}:{port}"
-
-
-def _via(existing: str | None, environ: Mapping[str, Any], name: str) -> str:
-    """*existing* ``Via`` with this hop appended (RFC 9110 7.6.3: ``1.1 name``)."""
-    protocol = str(environ.get("SERVER_PROTOCOL") or "HTTP/1.1")
-    hop = f"{protocol.partition('/')[2] or '1.1'} {name}"
-    return f"{existing}, {hop}" if existing else hop
 
 
 def _phrase(status: int) -> str:
@@ -485,43 +400,6 @@ def _phrase(status: int) -> str:
         return http.HTTPStatus(status).phrase
     except ValueError:
         return "Unknown"
-
-
-def _target(environ: WSGIEnvironment, skip: int) -> str:
-    """The request target after the upstream's base path: ``PATH_INFO`` from *skip* on, and the query.
-
-    The server's raw request path (``RAW_URI``: gunicorn, ``REQUEST_URI``: uWSGI,
-    Werkzeug) when it decodes to ``SCRIPT_NAME + PATH_INFO``, so escapes such as ``%2F``
-    reach the upstream as the client sent them; else ``PATH_INFO`` quoted again. A
-    ``.`` or ``..`` segment is a ``ValueError``: the upstream would resolve it, maybe
-    outside the route.
-    """
-    script, path = environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO") or ""
-    if _DOT_SEGMENT.search(path):
-        raise ValueError(f"The path {path!r} has a '.' or '..' segment; it is not forwarded.")
-    wire = None
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
-    if raw.startswith("/"):
-        raw = raw.partition("?")[0]
-        if unquote_to_bytes(raw) == (script + path).encode("latin-1"):
-            wire = _raw_suffix(raw, len(script) + skip)
-    if wire is None:
-        wire = quote(path[skip:].encode("latin-1"), safe=_PATH_SAFE)
-    query = environ.get("QUERY_STRING")
-    return f"{wire}?{query}" if query else wire
-
-
-def _raw_suffix(raw: str, skip: int) -> str | None:
-    """What follows the first *skip* decoded bytes of the raw path *raw*; ``None`` if no boundary is there."""
-    index = decoded = 0
-    while decoded < skip and index < len(raw):
-        if raw[index] == "%" and _HEX.fullmatch(raw[index + 1:index + 3]):
-            index += 3
-            decoded += 1
-        else:
-            decoded += len(raw[index].encode())
-            index += 1
-    return raw[index:] if decoded == skip else None
 
 
 def _request_body(environ: WSGIEnvironment) -> _RequestBody | None:
