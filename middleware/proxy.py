@@ -19,8 +19,7 @@ Bodies stream both ways in blocks (a request body of unknown length goes out
 chunked); the upstream's body is passed on as it is encoded, never decompressed.
 The rules for headers (RFC 9110 7.6: hop-by-hop fields, ``Via``, ``X-Forwarded-*``,
 ``Location`` and ``Set-Cookie`` paths) are in :class:`Proxy`'s docstring and
-``docs/proxy.md``; the pure ones (paths, hop-by-hop fields, ``Via``) in
-:mod:`middleware.proxy_rules`.
+``docs/proxy.md``, and applied by the pure functions of :mod:`middleware.proxy_rules`.
 """
 
 from __future__ import annotations
@@ -35,18 +34,9 @@ from urllib.parse import urlsplit
 
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, ReadTimeoutError
-from urllib3.util import SKIP_HEADER
 from werkzeug.exceptions import BadGateway, BadRequest, GatewayTimeout, LengthRequired
 
-from .proxy_rules import (
-    PathMap,
-    append_via,
-    client_host,
-    connection_tokens,
-    is_hop_by_hop,
-    quote_path,
-    request_target,
-)
+from .proxy_rules import PathMap, request_headers, request_target, response_headers
 from .toolkit import PrefixMap, error_app
 
 if TYPE_CHECKING:
@@ -59,9 +49,6 @@ logger = logging.getLogger("middleware.proxy")
 BLOCK = 64 * 1024  # bytes read and sent at a time, both ways
 # RFC 9110 9.2.2: a request that may be sent again without a different effect.
 IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
-# Request fields the proxy sets itself, or that the WSGI server already acted on.
-_REPLACED = frozenset(("host", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-prefix",
-                       "x-forwarded-for", "via", "expect", "content-length", "content-type"))
 
 
 class Upstream:
@@ -299,7 +286,7 @@ class Proxy:
         """Try the route's upstreams in turn until one answers; then stream its answer."""
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO") or ""
-        headers = self._request_headers(environ, prefix)
+        headers = request_headers(environ, prefix, strip_prefix=self.strip_prefix, via=self.via)
         for upstream in route.candidates(time.monotonic()):
             headers["Host"] = (environ.get("HTTP_HOST") or upstream.netloc) if self.preserve_host \
                 else upstream.netloc
@@ -328,7 +315,9 @@ class Proxy:
             body_out = _ResponseBody(response, upstream)
             try:
                 status = f"{response.status} {response.reason or _phrase(response.status)}"
-                start_response(status, self._response_headers(environ, prefix, upstream, response))
+                mapping = PathMap(upstream, environ, prefix, self.strip_prefix)
+                start_response(status, response_headers(list(response.headers.iteritems()), mapping,
+                                                        version=response.version, via=self.via))
             except BaseException:
                 body_out.close()
                 raise
@@ -339,60 +328,6 @@ class Proxy:
             return body_out
         logger.error("No upstream of %s answered %s %s.", route.prefix, method, path)
         return error_app(BadGateway("No upstream server could take the request."))(environ, start_response)
-
-    def _request_headers(self, environ: WSGIEnvironment, prefix: str) -> dict[str, str]:
-        """The fields to send upstream (without ``Host``, set per upstream)."""
-        fields: list[tuple[str, str]] = []
-        for key, value in environ.items():
-            if key.startswith("HTTP_"):
-                fields.append((key[5:].replace("_", "-").title(), value))
-        listed = connection_tokens(value for name, value in fields if name == "Connection")
-        headers = {name: value for name, value in fields
-                   if not is_hop_by_hop(name.lower(), listed) and name.lower() not in _REPLACED}
-        for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
-            if environ.get(key):
-                headers[name] = environ[key]
-        headers.setdefault("User-Agent", SKIP_HEADER)  # not urllib3's own: nothing the client did not send
-        headers.setdefault("Accept-Encoding", SKIP_HEADER)
-        remote = environ.get("REMOTE_ADDR") or "unknown"
-        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
-        headers["X-Forwarded-For"] = f"{forwarded}, {remote}" if forwarded else remote
-        headers["X-Forwarded-Proto"] = environ.get("wsgi.url_scheme", "http")
-        headers["X-Forwarded-Host"] = client_host(environ)
-        forwarded_prefix = environ.get("SCRIPT_NAME", "") + (prefix if self.strip_prefix else "")
-        if forwarded_prefix:
-            headers["X-Forwarded-Prefix"] = quote_path(forwarded_prefix)
-        if self.via is not None:
-            headers["Via"] = append_via(environ.get("HTTP_VIA"), environ, self.via)
-        return headers
-
-    def _response_headers(self, environ: WSGIEnvironment, prefix: str, upstream: Upstream,
-                          response: Any) -> list[tuple[str, str]]:
-        """The upstream's fields for the client: hop-by-hop ones dropped, locations mapped back."""
-        pairs = list(response.headers.iteritems())
-        listed = connection_tokens(value for name, value in pairs if name.lower() == "connection")
-        chunked = any(name.lower() == "transfer-encoding" for name, _ in pairs)
-        mapping = PathMap(upstream, environ, prefix, self.strip_prefix)
-        headers: list[tuple[str, str]] = []
-        via = None
-        for name, value in pairs:
-            lower = name.lower()
-            if is_hop_by_hop(lower, listed) or (chunked and lower == "content-length"):
-                continue  # RFC 9112 6.3: Transfer-Encoding overrides Content-Length
-            if lower in ("location", "content-location"):
-                value = mapping.url(value)
-            elif lower == "set-cookie":
-                value = mapping.cookie(value)
-            elif lower == "via":
-                via = value if via is None else f"{via}, {value}"
-                continue
-            headers.append((name, value))
-        if self.via is not None:
-            headers.append(("Via", append_via(via, {"SERVER_PROTOCOL": f"HTTP/{response.version / 10:.1f}"},
-                                        self.via)))
-        elif via is not None:
-            headers.append(("Via", via))
-        return headers
 
 
 def _phrase(status: int) -> str:

@@ -1,17 +1,18 @@
-"""The pure rules of :class:`~middleware.proxy.Proxy`: request paths, hop-by-hop fields, ``Via``.
+"""The pure rules of :class:`~middleware.proxy.Proxy`: the request path, the headers both ways.
 
 ::
 
-    from middleware.proxy_rules import PathMap, is_hop_by_hop, request_target
+    from middleware.proxy_rules import PathMap, connection_tokens, is_hop_by_hop, request_target
 
-    requestrequest_target({"PATH_INFO": "/api/a b", "QUERY_STRING": "q=1"}, 4)   # '/a%20b?q=1'
-    listed = connection_tokens(["close, X-Secret"])                       # {'close', 'x-secret'}
+    request_target({"PATH_INFO": "/api/a b", "QUERY_STRING": "q=1"}, 4)   # '/a%20b?q=1'
+    listed = connection_tokens(["close, X-Secret"])           # frozenset({'close', 'x-secret'})
     is_hop_by_hop("x-secret", listed)                                     # True
     PathMap(upstream, environ, "/api", strip=True).url("http://10.0.0.5:8000/login")
 
-Functions of strings, headers and the environ that return values: nothing here
-opens a connection or calls ``start_response``. The table of what happens to each
-header is in ``docs/proxy.md``.
+:func:`request_headers` and :func:`response_headers` apply the header rules (RFC 9110
+7.6: hop-by-hop fields, ``Via``, ``X-Forwarded-*``, ``Location`` and ``Set-Cookie``
+paths); ``docs/proxy.md`` has the table. Functions of strings, headers and the environ
+that return values: nothing here opens a connection or calls ``start_response``.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
+from urllib3.util import SKIP_HEADER
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 __all__ = ["HOP_BY_HOP", "PathMap", "UpstreamAddress", "append_via", "client_host", "connection_tokens",
-           "is_hop_by_hop", "quote_path", "request_target"]
+           "is_hop_by_hop", "quote_path", "request_headers", "request_target", "response_headers"]
 
 #: Fields meant for one hop only (RFC 9110 7.6.1; RFC 9112 9.6 ``Keep-Alive``), lower case;
 #: with the names ``Connection`` lists and every ``Proxy-*`` one, see :func:`is_hop_by_hop`.
@@ -34,6 +37,9 @@ HOP_BY_HOP = frozenset(("connection", "keep-alive", "te", "trailer", "transfer-e
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
 _HEX = re.compile(r"[0-9A-Fa-f]{2}")
+# Request fields the proxy sets itself, or that the WSGI server already acted on.
+_REPLACED = frozenset(("host", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-prefix",
+                       "x-forwarded-for", "via", "expect", "content-length", "content-type"))
 
 
 def is_hop_by_hop(name: str, listed: frozenset[str]) -> bool:
@@ -111,6 +117,73 @@ class PathMap:
                     attribute = f"{name}={mapped}"
             kept.append(attribute)
         return ";".join(kept)
+
+
+def request_headers(environ: WSGIEnvironment, prefix: str, *, strip_prefix: bool,
+                    via: str | None) -> dict[str, str]:
+    """The fields to send upstream for a request under the route *prefix* (``Host`` is set per upstream).
+
+    The client's fields without the hop-by-hop ones and those the proxy sets itself,
+    then ``X-Forwarded-For/-Proto/-Host/-Prefix`` and ``Via``.
+
+    :param strip_prefix: The route's prefix is not sent: ``X-Forwarded-Prefix`` names it.
+    :param via: This hop's name in ``Via``; ``None``: no ``Via`` added.
+    """
+    fields: list[tuple[str, str]] = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            fields.append((key[5:].replace("_", "-").title(), value))
+    listed = connection_tokens(value for name, value in fields if name == "Connection")
+    headers = {name: value for name, value in fields
+               if not is_hop_by_hop(name.lower(), listed) and name.lower() not in _REPLACED}
+    for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
+        if environ.get(key):
+            headers[name] = environ[key]
+    headers.setdefault("User-Agent", SKIP_HEADER)  # not urllib3's own: nothing the client did not send
+    headers.setdefault("Accept-Encoding", SKIP_HEADER)
+    remote = environ.get("REMOTE_ADDR") or "unknown"
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+    headers["X-Forwarded-For"] = f"{forwarded}, {remote}" if forwarded else remote
+    headers["X-Forwarded-Proto"] = environ.get("wsgi.url_scheme", "http")
+    headers["X-Forwarded-Host"] = client_host(environ)
+    forwarded_prefix = environ.get("SCRIPT_NAME", "") + (prefix if strip_prefix else "")
+    if forwarded_prefix:
+        headers["X-Forwarded-Prefix"] = quote_path(forwarded_prefix)
+    if via is not None:
+        headers["Via"] = append_via(environ.get("HTTP_VIA"), environ, via)
+    return headers
+
+
+def response_headers(pairs: list[tuple[str, str]], mapping: PathMap, *, version: int,
+                     via: str | None) -> list[tuple[str, str]]:
+    """The upstream's fields for the client: hop-by-hop ones dropped, locations mapped back.
+
+    :param pairs: The upstream's fields, in order.
+    :param mapping: The paths of this request's route, upstream -> client.
+    :param version: The upstream's HTTP version as urllib3 gives it (``11``: HTTP/1.1).
+    :param via: This hop's name in ``Via``; ``None``: the upstream's ``Via`` as it came.
+    """
+    listed = connection_tokens(value for name, value in pairs if name.lower() == "connection")
+    chunked = any(name.lower() == "transfer-encoding" for name, _ in pairs)
+    headers: list[tuple[str, str]] = []
+    received = None
+    for name, value in pairs:
+        lower = name.lower()
+        if is_hop_by_hop(lower, listed) or (chunked and lower == "content-length"):
+            continue  # RFC 9112 6.3: Transfer-Encoding overrides Content-Length
+        if lower in ("location", "content-location"):
+            value = mapping.url(value)
+        elif lower == "set-cookie":
+            value = mapping.cookie(value)
+        elif lower == "via":
+            received = value if received is None else f"{received}, {value}"
+            continue
+        headers.append((name, value))
+    if via is not None:
+        headers.append(("Via", append_via(received, {"SERVER_PROTOCOL": f"HTTP/{version / 10:.1f}"}, via)))
+    elif received is not None:
+        headers.append(("Via", received))
+    return headers
 
 
 def quote_path(path: str) -> str:
