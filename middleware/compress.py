@@ -75,7 +75,7 @@ DEFAULT_MEDIA_TYPES: tuple[str, ...] = (
 #: The codings this layer can produce, best first (the preference at equal q-values).
 SUPPORTED = ("br", "gzip") if brotli is not None else ("gzip",)
 
-_CACHED = 256  # distinct header values remembered (Accept-Encoding, Content-Type)
+_CACHED = 256  # distinct Content-Type values whose answer a layer remembers
 _BUFFER_LIMIT = 1 << 20  # a known length above this is streamed rather than held in memory
 _NO_BODY = ("1", "204", "206", "304")
 _MEDIA_TYPE = re.compile(r"(?:[a-z0-9!#$&^_.+-]+/(?:\*|[a-z0-9!#$&^_.+-]+)|\+[a-z0-9!#$&^_.-]+)")
