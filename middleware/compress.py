@@ -33,7 +33,9 @@ by chunk as the app yields it, each chunk flushed (zlib ``Z_SYNC_FLUSH``, brotli
 streams keep flowing, and nothing is buffered. A compressed response's strong
 ``ETag`` becomes weak (RFC 9110 8.8.3: the same content, another representation);
 ``Accept-Ranges``, ``Content-Range`` and digests go, since byte ranges of the
-uncompressed body no longer apply. A ``HEAD`` gets the headers the ``GET`` would.
+uncompressed body no longer apply; a ``304`` to a client revalidating the compressed
+variant gets the weak ``ETag`` (and ``Vary``) back. A ``HEAD`` gets the headers the
+``GET`` would.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.http import parse_accept_header
+from werkzeug.http import parse_accept_header, parse_etags, unquote_etag
 
 from framework.compat import headers_list
 
@@ -232,6 +234,25 @@ def _add_vary(headers: list[tuple[str, str]], field: str) -> list[tuple[str, str
     return [*kept, ("Vary", merged)]
 
 
+def _not_modified(if_none_match: str, status: str,
+                  headers: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
+    """A ``304`` for a client revalidating a compressed variant: its ``ETag`` weak again, with ``Vary``.
+
+    The client holds the weak ``W/"x"`` this layer sent; the app, which knows only its
+    strong ``"x"``, answers ``304`` with that. RFC 9110 15.4.5: a ``304`` carries the
+    ``ETag`` and ``Vary`` the ``200`` would have, so a cache updates the stored variant.
+    """
+    if not status.startswith("304"):
+        return status, headers
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == "etag":
+            if value.startswith("W/") or not parse_etags(if_none_match).is_weak(unquote_etag(value)[0] or ""):
+                return status, headers
+            headers = [*headers[:index], (name, "W/" + value), *headers[index + 1:]]
+            return status, _add_vary(headers, "Accept-Encoding")
+    return status, headers
+
+
 def _gzip(data: bytes, level: int) -> bytes:
     # wbits 31: a gzip wrapper (RFC 1952) with mtime 0, so equal bodies compress equal.
     compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
@@ -322,6 +343,9 @@ class Compress(ResponseRewriter):
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Compress the response for this client, or send it as it is with ``Vary`` added."""
         if choose_encoding(environ.get("HTTP_ACCEPT_ENCODING", ""), self.encodings) is not None:
+            if "HTTP_IF_NONE_MATCH" in environ:
+                start_response = rewrite_start_response(
+                    start_response, functools.partial(_not_modified, environ["HTTP_IF_NONE_MATCH"]))
             return super().__call__(environ, start_response)
         return self.app(environ, rewrite_start_response(start_response, self._vary))
 

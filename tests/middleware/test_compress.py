@@ -14,6 +14,7 @@ import brotli
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from werkzeug.http import parse_etags
 from werkzeug.test import create_environ
 
 import middleware.compress as compress_module
@@ -224,6 +225,34 @@ def test_head_gets_the_headers_of_a_get_and_no_body():
     assert head.headers["ETag"] == 'W/"v1"'
     assert head.headers["Vary"] == "Accept-Encoding"
     assert "Content-Length" not in head.headers  # the compressed length is not known without the body
+
+
+def revalidating_app(environ, start_response):
+    """An app that knows its strong ETag and compares If-None-Match weakly (RFC 9110 13.1.2)."""
+    if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains_weak("v1"):
+        start_response("304 Not Modified", [("ETag", '"v1"'), ("Cache-Control", "max-age=60")])
+        return []
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(JSON))),
+                              ("ETag", '"v1"')])
+    return [JSON]
+
+
+@pytest.mark.parametrize(
+    ("accept", "if_none_match", "etag", "vary"),
+    [
+        pytest.param("gzip", 'W/"v1"', 'W/"v1"', "Accept-Encoding", id="compressed-variant-weak-again"),
+        pytest.param("gzip", '"v1"', '"v1"', None, id="strong-tag-untouched"),
+        pytest.param("identity", 'W/"v1"', '"v1"', None, id="no-coding-untouched"),
+        pytest.param("gzip", '"other", W/"v1"', 'W/"v1"', "Accept-Encoding", id="in-a-list"),
+    ],
+)
+def test_304_for_a_compressed_variant_carries_its_weak_etag(accept, if_none_match, etag, vary):
+    first = get(Compress(revalidating_app), Accept_Encoding="gzip")
+    assert first.headers["ETag"] == 'W/"v1"'
+    response = get(Compress(revalidating_app), Accept_Encoding=accept, If_None_Match=if_none_match)
+    assert response.status_code == 304
+    assert response.headers["ETag"] == etag
+    assert response.headers.get("Vary") == vary
 
 
 @pytest.mark.parametrize(
