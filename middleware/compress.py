@@ -50,7 +50,7 @@ from werkzeug.http import parse_accept_header, parse_etags, unquote_etag
 
 from framework.compat import headers_list
 
-from .toolkit import ETagPolicy, ResponseRewriter, Rewrite, rewrite_start_response
+from .toolkit import ETagPolicy, ResponseRewriter, Rewrite, add_vary, rewrite_start_response, vary_covers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -212,28 +212,6 @@ def _examine(status: str, headers: Iterable[tuple[str, str]], minimum_size: int,
     return length if typed else None
 
 
-def _vary_covers(values: Iterable[str], field: str) -> bool:
-    """Whether ``Vary`` values already name *field* (lower case) or ``*``."""
-    for value in values:
-        for item in value.split(","):
-            item = item.strip().lower()
-            if item == field or item == "*":
-                return True
-    return False
-
-
-def _add_vary(headers: list[tuple[str, str]], field: str) -> list[tuple[str, str]]:
-    """*headers* with *field* merged into their ``Vary`` (RFC 9110 12.5.5), as a new list."""
-    values = [value for name, value in headers if name.lower() == "vary"]
-    if _vary_covers(values, field.lower()):
-        return headers
-    if not values:
-        return [*headers, ("Vary", field)]
-    merged = ", ".join([*values, field])
-    kept = [(name, value) for name, value in headers if name.lower() != "vary"]
-    return [*kept, ("Vary", merged)]
-
-
 def _not_modified(if_none_match: str, status: str,
                   headers: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
     """A ``304`` for a client revalidating a compressed variant: its ``ETag`` weak again, with ``Vary``.
@@ -249,7 +227,7 @@ def _not_modified(if_none_match: str, status: str,
             if value.startswith("W/") or not parse_etags(if_none_match).is_weak(unquote_etag(value)[0] or ""):
                 return status, headers
             headers = [*headers[:index], (name, "W/" + value), *headers[index + 1:]]
-            return status, _add_vary(headers, "Accept-Encoding")
+            return status, add_vary(headers, "Accept-Encoding")
     return status, headers
 
 
@@ -352,7 +330,7 @@ class Compress(ResponseRewriter):
     def _vary(self, status: str, headers: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
         """Add ``Vary: Accept-Encoding`` to an uncompressed response another client would get compressed."""
         if _compressible(status, headers, self.minimum_size, self.media_types):
-            headers = _add_vary(headers, "Accept-Encoding")
+            headers = add_vary(headers, "Accept-Encoding")
         return status, headers
 
     def wants(self, environ: WSGIEnvironment, status: str, headers: Headers) -> Rewrite | None:
@@ -366,7 +344,7 @@ class Compress(ResponseRewriter):
             return None
         vary = [value for name, value in pairs if name.lower() == "vary"]
         kept = [pair for pair in pairs if pair[0].lower() not in ("vary", "content-encoding")]
-        if not _vary_covers(vary, "accept-encoding"):
+        if not vary_covers(vary, "accept-encoding"):
             vary.append("Accept-Encoding")
         if vary:
             kept.append(("Vary", ", ".join(vary)))

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import Forbidden
 
-from .toolkit import error_app, is_preflight, rewrite_start_response
+from .toolkit import add_vary, error_app, is_preflight, rewrite_start_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -58,20 +58,6 @@ _ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://(?:\[[0-9a-f:.]+\]|[a-z0-9._~%!$&'()*
 
 OriginRule = str | Iterable[str] | Callable[[str], bool]
 _Pairs = list[tuple[str, str]]
-
-
-def _add_vary(headers: _Pairs, field: str) -> _Pairs:
-    """*headers* with *field* merged into their ``Vary`` (RFC 9110 12.5.5), as a new list."""
-    values = [value for name, value in headers if name.lower() == "vary"]
-    lower = field.lower()
-    for value in values:
-        for item in value.split(","):
-            if item.strip().lower() in (lower, "*"):
-                return headers
-    if not values:
-        return [*headers, ("Vary", field)]
-    kept = [(name, value) for name, value in headers if name.lower() != "vary"]
-    return [*kept, ("Vary", ", ".join([*values, field]))]
 
 
 def _names(option: str, value: Any, example: str, upper: bool) -> frozenset[str] | None:
@@ -192,13 +178,13 @@ class CORS:
         def add_headers(status: str, headers: _Pairs) -> tuple[str, _Pairs]:
             kept = [(name, value) for name, value in headers
                     if not name.lower().startswith("access-control-")]
-            return status, _add_vary([*kept, *allow], "Origin") if self.varies else [*kept, *allow]
+            return status, add_vary([*kept, *allow], "Origin") if self.varies else [*kept, *allow]
 
         return self.app(environ, rewrite_start_response(start_response, add_headers))
 
     @staticmethod
     def _vary_only(status: str, headers: _Pairs) -> tuple[str, _Pairs]:
-        return status, _add_vary(headers, "Origin")
+        return status, add_vary(headers, "Origin")
 
     def preflight_headers(self, origin: str, method: str, requested: str) -> _Pairs | None:
         """The headers of a successful preflight answer, or ``None`` to refuse it.

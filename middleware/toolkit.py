@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from werkzeug.datastructures import Headers
 
-from framework.compat import headers_from_pairs
+from framework.compat import headers_from_pairs, headers_list
 from framework.errors import error_app, wants_json
 from framework.mounting import PrefixMap, normalize_prefix, path_matches
 
@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = [
-    "ClosingIterator", "ETagPolicy", "PathScope", "PrefixMap", "ResponseRewriter", "Rewrite",
+    "ClosingIterator", "ETagPolicy", "PathScope", "PrefixMap", "ResponseRewriter", "Rewrite", "add_vary",
     "close_iterable", "error_app", "fix_rewritten_headers", "headers_of", "is_preflight", "path_matches",
-    "rewrite_start_response", "wants_json",
+    "rewrite_start_response", "vary_covers", "wants_json",
 ]
 
 _HeaderList = list[tuple[str, str]]
@@ -246,7 +246,8 @@ def fix_rewritten_headers(headers: Headers, length: int | None,
 def _fix_headers(headers: Headers, length: int | None, drop_etag: bool) -> None:
     """:func:`fix_rewritten_headers` with the policy already checked (once, by the layer)."""
     kept = []
-    for name, value in headers.to_wsgi_list():
+    pairs = headers_list(headers)  # written in place: Headers.extend checks every pair again
+    for name, value in pairs:
         lower = name.lower()
         if lower in _STALE_AFTER_REWRITE:
             continue
@@ -258,8 +259,42 @@ def _fix_headers(headers: Headers, length: int | None, drop_etag: bool) -> None:
         kept.append((name, value))
     if length is not None:
         kept.append(("Content-Length", str(length)))
-    headers.clear()
-    headers.extend(kept)
+    pairs[:] = kept
+
+
+def vary_covers(values: Iterable[str], field: str) -> bool:
+    """Whether the ``Vary`` field *values* already name *field* (any case) or ``*``.
+
+    ::
+
+        vary_covers(["Origin, Accept-Encoding"], "accept-encoding")   # True
+    """
+    field = field.lower()
+    for value in values:
+        for item in value.split(","):
+            item = item.strip().lower()
+            if item == field or item == "*":
+                return True
+    return False
+
+
+def add_vary(headers: list[tuple[str, str]], field: str) -> list[tuple[str, str]]:
+    """*headers* (WSGI pairs) with *field* merged into their ``Vary`` (RFC 9110 12.5.5).
+
+    ::
+
+        add_vary([("Vary", "Origin")], "Accept-Encoding")   # [("Vary", "Origin, Accept-Encoding")]
+
+    *headers* itself when ``Vary`` already names *field* or is ``*``; otherwise a new
+    list in which the ``Vary`` values are one field, ending with *field*.
+    """
+    values = [value for name, value in headers if name.lower() == "vary"]
+    if vary_covers(values, field):
+        return headers
+    if not values:
+        return [*headers, ("Vary", field)]
+    kept = [(name, value) for name, value in headers if name.lower() != "vary"]
+    return [*kept, ("Vary", ", ".join([*values, field]))]
 
 
 class _Capture:

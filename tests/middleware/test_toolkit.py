@@ -25,6 +25,7 @@ from middleware.toolkit import (
     PrefixMap,
     ResponseRewriter,
     Rewrite,
+    add_vary,
     close_iterable,
     error_app,
     fix_rewritten_headers,
@@ -32,6 +33,7 @@ from middleware.toolkit import (
     is_preflight,
     path_matches,
     rewrite_start_response,
+    vary_covers,
     wants_json,
 )
 
@@ -819,3 +821,46 @@ def test_every_public_name_of_the_toolkit_is_imported_and_tested_here():
 )
 def test_is_preflight(environ, expected):
     assert is_preflight(environ) is expected
+
+
+# -- Vary ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "covered"),
+    [
+        pytest.param([], "Accept-Encoding", False, id="no-vary"),
+        pytest.param(["Origin, accept-encoding"], "Accept-Encoding", True, id="any-case-in-a-list"),
+        pytest.param(["Origin", "Accept"], "Accept-Encoding", False, id="a-longer-name-is-not-a-prefix"),
+        pytest.param(["*"], "Origin", True, id="star-covers-everything"),
+        pytest.param([" Origin ,  Accept "], "accept", True, id="spaces"),
+    ],
+)
+def test_vary_covers(values, field, covered):
+    assert vary_covers(values, field) is covered
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param([("Content-Type", "text/plain")],
+                     [("Content-Type", "text/plain"), ("Vary", "Accept-Encoding")], id="added"),
+        pytest.param([("Vary", "Origin"), ("X", "1"), ("vary", "Accept")],
+                     [("X", "1"), ("Vary", "Origin, Accept, Accept-Encoding")], id="merged-into-one-field"),
+        pytest.param([("Vary", "accept-encoding")], [("Vary", "accept-encoding")], id="already-there"),
+        pytest.param([("Vary", "*")], [("Vary", "*")], id="star-kept"),
+    ],
+)
+def test_add_vary(headers, expected):
+    assert add_vary(headers, "Accept-Encoding") == expected
+
+
+def test_add_vary_returns_the_same_list_when_nothing_changes():
+    headers = [("Vary", "Accept-Encoding")]
+    assert add_vary(headers, "accept-encoding") is headers
+
+
+def test_fix_rewritten_headers_writes_the_headers_in_place():
+    headers = Headers([("ETag", '"x"'), ("Content-Length", "10"), ("Accept-Ranges", "bytes"), ("X", "1")])
+    fix_rewritten_headers(headers, 4)
+    assert headers.to_wsgi_list() == [("ETag", 'W/"x"'), ("X", "1"), ("Content-Length", "4")]
