@@ -81,6 +81,8 @@ class Rule:
     items: tuple[RateLimitItem, ...]
     #: The ``RateLimit-Policy`` value, serialized once.
     policy: str
+    #: The name as an RFC 8941 string, serialized once, for the ``RateLimit`` field.
+    label: str = ""
 
 
 #: Where a client stands against one limit: ``(name, remaining, reset)``, a :class:`Usage`'s fields.
@@ -215,7 +217,11 @@ class RuleTable:
     @staticmethod
     def _rule(name: str, owner: str, value: Any) -> Rule:
         items = parse_limit(f"RateLimit's {owner}", value)
-        return Rule(name, items, policy_field(name, items))
+        for item in items:  # so that remaining (<= amount) and reset (<= window) are sf-integers
+            if not (item.amount < 10**15 and item.get_expiry() < 10**15):
+                raise ValueError(f"RateLimit's {owner} {value!r} is beyond what the RateLimit fields "
+                                 "can carry (15 digits).")
+        return Rule(name, items, policy_field(name, items), _sf_string(name))
 
     def find(self, method: str, path: str) -> Rule | None:
         """The rule for *method* and *path* (a PEP 3333 ``PATH_INFO``); ``None``: no limit."""
@@ -414,19 +420,32 @@ class RateLimit:
         rule = self.rules.find(method, environ.get("PATH_INFO") or "/")
         if rule is None or (method == "OPTIONS" and is_preflight(environ)):
             return self.app(environ, start_response)
-        key = self._key(environ)
-        if key is None:
-            return self.app(environ, start_response)
-        if not isinstance(key, str):
-            raise TypeError(f"RateLimit's key function returned {key!r}; it must return a str, or None "
-                            "to exempt the request.")
+        key: str | None
+        if self._key is _ip_key:  # the default, inlined: it runs on every request
+            key = "ip:" + (environ.get("REMOTE_ADDR") or "")
+        else:
+            key = self._key(environ)
+            if key is None:
+                return self.app(environ, start_response)
+            if not isinstance(key, str):
+                raise TypeError(f"RateLimit's key function returned {key!r}; it must return a str, or None "
+                                "to exempt the request.")
         if self._warn_multiprocess and environ.get("wsgi.multiprocess"):
             self._warn_once()
-        counted = self._count(rule, key)
+        if self._down_until:  # the storage failed lately: _count decides where to count
+            counted = self._count(rule, key)
+        else:  # _count's usual path, inlined: it runs on every request
+            try:
+                counted = _hit(self.limiter, rule, key)
+            except self._errors as error:
+                self._failed(error)
+                counted = None if self._fallback is None else _hit(self._fallback, rule, key)
         if counted is None:
             return self._storage_down(environ, start_response)
-        allowed, usages = counted
-        fields = self._fields(rule, usages)
+        allowed, field, usages = counted
+        fields = [("RateLimit-Policy", rule.policy), ("RateLimit", field)]
+        if self.legacy_headers:
+            fields += _legacy_fields(rule, usages)
         if allowed:
             return self.app(environ, _adding(start_response, fields))
         wait = retry_after(usages)
@@ -444,8 +463,8 @@ class RateLimit:
                        "processes: each process has its own counters, so every limit is multiplied by "
                        "the number of workers. Use storage='redis://...' or 'memcached://...'.")
 
-    def _count(self, rule: Rule, key: str) -> tuple[bool, tuple[_Usage, ...]] | None:
-        """Hit the rule's limits: ``(allowed, usages)``, or ``None`` when there is no storage to count in."""
+    def _count(self, rule: Rule, key: str) -> tuple[bool, str, list[_Usage]] | None:
+        """Hit the rule's limits: ``(allowed, RateLimit field, usages)``; ``None``: no storage to count in."""
         down_until = self._down_until
         if not down_until or time.monotonic() >= down_until:
             try:
@@ -485,35 +504,45 @@ class RateLimit:
                                               retry_after=wait))
         return refuse(environ, start_response)
 
-    def _fields(self, rule: Rule, usages: tuple[_Usage, ...]) -> list[tuple[str, str]]:
-        fields = [("RateLimit-Policy", rule.policy), ("RateLimit", ratelimit_field(usages))]
-        if self.legacy_headers:
-            index = min(range(len(usages)), key=lambda i: (usages[i][1], -usages[i][2]))
-            _, remaining, reset = usages[index]
-            fields += [("X-RateLimit-Limit", str(rule.items[index].amount)),
-                       ("X-RateLimit-Remaining", str(remaining)),
-                       ("X-RateLimit-Reset", str(math.ceil(time.time()) + reset))]
-        return fields
+
+def _legacy_fields(rule: Rule, usages: list[_Usage]) -> list[tuple[str, str]]:
+    """``X-RateLimit-Limit/-Remaining/-Reset`` for the limit with the fewest requests left."""
+    index = min(range(len(usages)), key=lambda i: (usages[i][1], -usages[i][2]))
+    _, remaining, reset = usages[index]
+    return [("X-RateLimit-Limit", str(rule.items[index].amount)),
+            ("X-RateLimit-Remaining", str(remaining)),
+            ("X-RateLimit-Reset", str(math.ceil(time.time()) + reset))]
 
 
-def _hit(limiter: RateLimiter, rule: Rule, key: str) -> tuple[bool, tuple[_Usage, ...]]:
-    """Hit *rule*'s limits in order, up to the first that refuses; then read where each stands."""
+def _hit(limiter: RateLimiter, rule: Rule, key: str) -> tuple[bool, str, list[_Usage]]:
+    """Hit *rule*'s limits in order, up to the first that refuses; then read where each stands.
+
+    Returns whether the request is allowed, the ``RateLimit`` field (what
+    :func:`ratelimit_field` makes of the usages, built here: it runs on every request)
+    and the usages.
+    """
     refused = None
     for item in rule.items:
         if not limiter.hit(item, rule.name, key):
             refused = item
             break
     now = time.time()
-    usages = []
+    usages: list[_Usage] = []
+    parts = []
+    label = rule.label
     for item in rule.items:
         stats = limiter.get_window_stats(item, rule.name, key)
         # The sliding window counter weighs the previous window: a refused hit may still
         # read as 1 left. The client was refused, so it is told 0.
         remaining = 0 if item is refused else stats.remaining
-        reset = math.ceil(stats.reset_time - now)  # seconds_until, inlined: it runs on every request
-        # A plain tuple, read as a Usage: building the named tuple cost more than the field.
-        usages.append((rule.name, remaining, reset if reset > 0 else 0))
-    return refused is None, tuple(usages)
+        reset = math.ceil(stats.reset_time - now)  # seconds_until, inlined
+        if reset < 0:
+            reset = 0
+        # Plain tuples (a Usage cost more than the field); both numbers are sf-integers,
+        # as RuleTable checked the limits' amounts and windows.
+        usages.append((rule.name, remaining, reset))
+        parts.append(f"{label};r={remaining};t={reset}")
+    return refused is None, ", ".join(parts), usages
 
 
 def _adding(start_response: StartResponse, fields: list[tuple[str, str]]) -> StartResponse:
