@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from middleware.static_http import (
     UNSATISFIABLE,
@@ -225,3 +227,12 @@ def test_refused_path(rel, refused):
 )
 def test_content_type(name, expected):
     assert content_type(name) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab./\\%2e5cf0:\x00\x1f\x7fAZé\u200b", max_size=10))
+def test_refused_path_is_the_regex_with_a_shortcut(text):
+    from middleware.static_http import _REFUSED
+
+    for path in (text, "/" + text):
+        assert refused_path(path) is (_REFUSED.search(path) is not None)
