@@ -192,8 +192,13 @@ class StaticFiles:
         found = self._index[path] if path in self._index else None
         if found is None:
             # Two string comparisons (no call) say whether path may be below a mount:
-            # every "/static/..." sorts between "/static/" and "/static0".
-            if self._low <= path < self._high and self._refused(path, environ):
+            # every "/static/..." sorts between "/static/" and "/static0". Then only a
+            # path holding a character refused_path's regex needs is looked at (a path
+            # below a mount starts with "/", so "/." covers a leading dot).
+            if (self._low <= path < self._high
+                    and ("/." in path or "//" in path or "%" in path or "\\" in path or ":" in path
+                         or not path.isprintable())
+                    and self._refused(path, environ)):
                 return _NOT_FOUND(environ, start_response)
         else:
             method = environ.get("REQUEST_METHOD")
