@@ -37,24 +37,27 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import quote, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
-import http_sfv
-from http_sfv.integer import ser_integer
-from limits import RateLimitItem, parse_many
 from limits.errors import ConcurrentUpdateError, ConfigurationError, StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
-from .toolkit import PrefixMap, error_app, is_preflight
+from .ratelimit_rules import (
+    Rule,
+    RuleTable,
+    Usage,
+    UsageTuple,
+    policy_field,
+    ratelimit_field,
+    retry_after,
+)
+from .toolkit import error_app, is_preflight
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -66,173 +69,10 @@ logger = logging.getLogger("middleware.ratelimit")
 
 KeyFunc = Callable[[Any], "str | None"]
 _ON_ERROR = ("allow", "deny", "memory")
-_METHOD = re.compile(r"[A-Z]+")
 # The client library of each storage scheme, and the extra that installs it.
 _EXTRAS = {**dict.fromkeys(("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"),
                            ("redis", "redis")),
            "memcached": ("pymemcache", "memcached")}
-
-
-@dataclass(frozen=True)
-class Rule:
-    """The limits that apply to a request: the rule's *name* and its parsed *items*."""
-
-    name: str
-    items: tuple[RateLimitItem, ...]
-    #: The ``RateLimit-Policy`` value, serialized once.
-    policy: str
-    #: The name as an RFC 8941 string, serialized once, for the ``RateLimit`` field.
-    label: str = ""
-
-
-#: Where a client stands against one limit: ``(name, remaining, reset)``, a :class:`Usage`'s fields.
-_Usage = tuple[str, int, int]
-
-
-class Usage(NamedTuple):
-    """Where a client stands against one limit after a request."""
-
-    name: str
-    remaining: int
-    #: Seconds until the limit resets (a quota unit is free again), rounded up.
-    reset: int
-
-
-def parse_limit(owner: str, value: Any) -> tuple[RateLimitItem, ...]:
-    """The limits of a `limits` string such as ``"10/second;1000/day"``, or a ``ValueError``."""
-    if not isinstance(value, str):
-        raise TypeError(f"{owner} must be a limit string such as '100/minute' or "
-                        f"'10/second;1000/day', not {value!r}.")
-    try:
-        items = tuple(parse_many(value))
-    except ValueError:
-        items = ()
-    if not items:
-        raise ValueError(f"{owner} {value!r} is not a limit string; write e.g. '100/minute', "
-                         "'5 per second' or '10/second;1000/day'.")
-    return items
-
-
-def policy_field(name: str, items: Iterable[RateLimitItem]) -> str:
-    """The ``RateLimit-Policy`` value of a rule: one item per limit, with quota ``q`` and window ``w``.
-
-    ::
-
-        policy_field("default", parse_many("10/second;1000/day"))
-        # '"default";q=10;w=1, "default";q=1000;w=86400'
-    """
-    field = http_sfv.List()
-    for item in items:
-        member = http_sfv.Item(name)
-        member.params["q"], member.params["w"] = item.amount, item.get_expiry()
-        field.append(member)
-    return str(field)
-
-
-@lru_cache(maxsize=256)
-def _sf_string(name: str) -> str:
-    return str(http_sfv.Item(name))
-
-
-def _sf_integer(value: int) -> str:
-    """An RFC 8941 integer: ``str`` for the usual range, http_sfv's checks for the rest."""
-    return str(value) if 0 <= value < 10**15 else ser_integer(value)
-
-
-def ratelimit_field(usages: Iterable[tuple[str, int, int]]) -> str:
-    """The ``RateLimit`` value: one item per limit, with remaining ``r`` and reset ``t`` (seconds).
-
-    ::
-
-        ratelimit_field([Usage("default", 42, 17)])     # '"default";r=42;t=17'
-
-    *usages* are :class:`Usage` s or plain ``(name, remaining, reset)`` tuples. The
-    same text as an ``http_sfv.List`` of ``Item`` s gives, at a tenth of the cost (it
-    runs on every request): the name goes through http_sfv's serializer (cached), an
-    integer through it only outside ``0 <= n < 10**15`` (where ``str`` is the
-    serialization), put together as RFC 8941 4.1.1 (list members joined by ``", "``)
-    and 4.1.1.2 (parameters as ``;key=value``) say.
-    """
-    return ", ".join([f"{_sf_string(name)};r={_sf_integer(remaining)};t={_sf_integer(reset)}"
-                      for name, remaining, reset in usages])
-
-
-def seconds_until(reset: float, now: float) -> int:
-    """Whole seconds from *now* until *reset* (an epoch time), rounded up, never negative."""
-    return max(0, math.ceil(reset - now))
-
-
-def retry_after(usages: Iterable[tuple[str, int, int]]) -> int:
-    """``Retry-After`` for a refused request: the latest reset of the exhausted limits, at least 1.
-
-    RFC 9110 10.2.3 gives it in whole seconds; 0 would invite an immediate retry
-    that the limit refuses again.
-    """
-    return max([1, *(reset for _, remaining, reset in usages if remaining <= 0)])
-
-
-def _policy_name(method: str | None, prefix: str) -> str:
-    """A rule's name in the fields: ``"/api"`` or ``"POST /login"``, printable ASCII (RFC 8941 3.3.3)."""
-    name = quote(prefix.encode("utf-8", "surrogateescape"), safe="/!$&'()*+,;=:@-._~")
-    return f"{method} {name}" if method else name
-
-
-class RuleTable:
-    """Which limits apply to a method and path: ``rules`` and the default ``limit``.
-
-    ::
-
-        table = RuleTable("100/minute", {"/api": "10/second", ("POST", "/login"): "5/minute"})
-        table.find("GET", "/api/users").name      # "/api"
-        table.find("POST", "/login").name         # "POST /login"
-        table.find("GET", "/login").name          # "default"
-
-    The longest matching prefix wins (at segment boundaries); at the same prefix a
-    rule for the request's method beats a rule for every method. ``HEAD`` follows
-    the ``GET`` rules when it has none of its own (a server answers it as a ``GET``).
-
-    :param limit: The limit string where no rule matches; ``None``: no limit there.
-    :param rules: Prefix, or ``(METHOD, prefix)``, -> limit string.
-    """
-
-    def __init__(self, limit: str | None, rules: Mapping[Any, str] | None) -> None:
-        self.default = None if limit is None else self._rule("default", "limit", limit)
-        self.any_method: PrefixMap[Rule] = PrefixMap()
-        self.by_method: dict[str, PrefixMap[Rule]] = {}
-        if rules is not None and not isinstance(rules, Mapping):
-            raise TypeError("RateLimit's rules must be a dict such as {'/api': '10/second', "
-                            f"('POST', '/login'): '5/minute'}}, not {rules!r}.")
-        for target, value in (rules or {}).items():
-            method, prefix = target if isinstance(target, tuple) and len(target) == 2 else (None, target)
-            if method is not None and (not isinstance(method, str) or not _METHOD.fullmatch(method)):
-                raise ValueError(f"RateLimit's rule {target!r} needs an upper-case method such as 'POST'.")
-            if not isinstance(prefix, str) or not prefix.startswith("/"):
-                raise ValueError(f"RateLimit's rule {target!r} needs a path prefix starting with '/', "
-                                 "e.g. '/api' or ('POST', '/login').")
-            table = self.any_method if method is None else self.by_method.setdefault(method, PrefixMap())
-            table[prefix] = self._rule(_policy_name(method, prefix), f"rule {target!r}:", value)
-        if self.default is None and not self.any_method and not self.by_method:
-            raise ValueError("RateLimit needs a limit (e.g. limit='100/minute') or some rules.")
-
-    @staticmethod
-    def _rule(name: str, owner: str, value: Any) -> Rule:
-        items = parse_limit(f"RateLimit's {owner}", value)
-        for item in items:  # so that remaining (<= amount) and reset (<= window) are sf-integers
-            if not (item.amount < 10**15 and item.get_expiry() < 10**15):
-                raise ValueError(f"RateLimit's {owner} {value!r} is beyond what the RateLimit fields "
-                                 "can carry (15 digits).")
-        return Rule(name, items, policy_field(name, items), _sf_string(name))
-
-    def find(self, method: str, path: str) -> Rule | None:
-        """The rule for *method* and *path* (a PEP 3333 ``PATH_INFO``); ``None``: no limit."""
-        best = self.any_method.find(path) if self.any_method else None
-        tables = self.by_method
-        if tables:
-            table = tables.get(method) or (tables.get("GET") if method == "HEAD" else None)
-            found = table.find(path) if table is not None else None
-            if found is not None and (best is None or len(found[0]) >= len(best[0])):
-                best = found
-        return self.default if best is None else best[1]
 
 
 def _key_function(key: Any) -> KeyFunc:
@@ -463,7 +303,7 @@ class RateLimit:
                        "processes: each process has its own counters, so every limit is multiplied by "
                        "the number of workers. Use storage='redis://...' or 'memcached://...'.")
 
-    def _count(self, rule: Rule, key: str) -> tuple[bool, str, list[_Usage]] | None:
+    def _count(self, rule: Rule, key: str) -> tuple[bool, str, list[UsageTuple]] | None:
         """Hit the rule's limits: ``(allowed, RateLimit field, usages)``; ``None``: no storage to count in."""
         down_until = self._down_until
         if not down_until or time.monotonic() >= down_until:
@@ -505,7 +345,7 @@ class RateLimit:
         return refuse(environ, start_response)
 
 
-def _legacy_fields(rule: Rule, usages: list[_Usage]) -> list[tuple[str, str]]:
+def _legacy_fields(rule: Rule, usages: list[UsageTuple]) -> list[tuple[str, str]]:
     """``X-RateLimit-Limit/-Remaining/-Reset`` for the limit with the fewest requests left."""
     index = min(range(len(usages)), key=lambda i: (usages[i][1], -usages[i][2]))
     _, remaining, reset = usages[index]
@@ -514,7 +354,7 @@ def _legacy_fields(rule: Rule, usages: list[_Usage]) -> list[tuple[str, str]]:
             ("X-RateLimit-Reset", str(math.ceil(time.time()) + reset))]
 
 
-def _hit(limiter: RateLimiter, rule: Rule, key: str) -> tuple[bool, str, list[_Usage]]:
+def _hit(limiter: RateLimiter, rule: Rule, key: str) -> tuple[bool, str, list[UsageTuple]]:
     """Hit *rule*'s limits in order, up to the first that refuses; then read where each stands.
 
     Returns whether the request is allowed, the ``RateLimit`` field (what
@@ -527,7 +367,7 @@ def _hit(limiter: RateLimiter, rule: Rule, key: str) -> tuple[bool, str, list[_U
             refused = item
             break
     now = time.time()
-    usages: list[_Usage] = []
+    usages: list[UsageTuple] = []
     parts = []
     label = rule.label
     for item in rule.items:

@@ -19,12 +19,10 @@ from limits.errors import ConfigurationError
 from limits.storage import MemoryStorage
 
 from framework.testing import TestClient, validated
-from middleware.ratelimit import (
-    RateLimit,
+from middleware.ratelimit import RateLimit, _hide_password, _storage_options
+from middleware.ratelimit_rules import (
     RuleTable,
     Usage,
-    _hide_password,
-    _storage_options,
     policy_field,
     ratelimit_field,
     retry_after,
