@@ -158,6 +158,10 @@ def response_headers(pairs: list[tuple[str, str]], mapping: PathMap, *, version:
                      via: str | None) -> list[tuple[str, str]]:
     """The upstream's fields for the client: hop-by-hop ones dropped, locations mapped back.
 
+    The upstream's ``Date`` and ``Server`` are dropped too, as nginx does by default:
+    the server that answers the client writes its own, and a WSGI server that adds
+    them without looking (Werkzeug's) would otherwise send two of each.
+
     :param pairs: The upstream's fields, in order.
     :param mapping: The paths of this request's route, upstream -> client.
     :param version: The upstream's HTTP version as urllib3 gives it (``11``: HTTP/1.1).
@@ -171,6 +175,8 @@ def response_headers(pairs: list[tuple[str, str]], mapping: PathMap, *, version:
         lower = name.lower()
         if is_hop_by_hop(lower, listed) or (chunked and lower == "content-length"):
             continue  # RFC 9112 6.3: Transfer-Encoding overrides Content-Length
+        if lower == "date" or lower == "server":
+            continue
         if lower in ("location", "content-location"):
             value = mapping.url(value)
         elif lower == "set-cookie":

@@ -59,6 +59,13 @@ def test_hop_by_hop_response_headers_are_dropped(raw):
     assert response.headers["X-Kept"] == "yes"
 
 
+def test_the_upstreams_date_and_server_are_not_passed_on(raw):
+    # http.server writes both; the server answering the client writes its own (nginx's default)
+    response = client([raw.url]).get("/api/x")
+    assert response.json["id"] == "raw"
+    assert "Date" not in response.headers and "Server" not in response.headers
+
+
 @pytest.mark.parametrize(("headers", "environ", "expected"), [
     pytest.param({}, {"REMOTE_ADDR": "10.0.0.9"},
                  {"X-Forwarded-For": "10.0.0.9", "X-Forwarded-Proto": "http",
