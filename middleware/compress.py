@@ -46,11 +46,19 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.http import parse_accept_header, parse_etags, unquote_etag
+from werkzeug.http import parse_etags, unquote_etag
 
 from framework.compat import headers_list
 
-from .toolkit import ETagPolicy, ResponseRewriter, Rewrite, add_vary, rewrite_start_response, vary_covers
+from .toolkit import (
+    ETagPolicy,
+    ResponseRewriter,
+    Rewrite,
+    accepted_codings,
+    add_vary,
+    rewrite_start_response,
+    vary_covers,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -95,28 +103,16 @@ def choose_encoding(accept_encoding: str, offered: tuple[str, ...] = SUPPORTED) 
         choose_encoding("*;q=0.5, br;q=0", ("br", "gzip"))   # 'gzip'
         choose_encoding("identity")                    # None
 
-    A coding named in the header has its own q-value; one not named takes that of
-    ``*`` (0 without a ``*``); ``x-gzip`` is ``gzip`` (RFC 9110 8.4.1.3). The best
-    coding is sent unless ``identity`` is named with a higher q-value. An empty or
-    malformed header (Werkzeug drops items with a bad q-value) means identity.
+    :func:`middleware.toolkit.accepted_codings`, its best: a coding named in the
+    header has its own q-value, one not named takes that of ``*``; ``x-gzip`` is
+    ``gzip``; the coding is sent unless ``identity`` is named with a higher q-value;
+    an empty header, or one whose items all have a malformed q-value, means identity.
 
     :param accept_encoding: The request's ``Accept-Encoding`` value.
     :param offered: The codings to choose from, preferred first.
     """
-    quality: dict[str, float] = {}
-    for value, q in parse_accept_header(accept_encoding):
-        coding = value.lower()
-        coding = "gzip" if coding == "x-gzip" else coding
-        quality.setdefault(coding, q)  # the first (highest) q-value for a name named twice
-    wildcard = quality.get("*", 0.0)
-    best, best_q = None, 0.0
-    for coding in offered:
-        q = quality.get(coding, wildcard)
-        if q > best_q:
-            best, best_q = coding, q
-    if best is not None and quality.get("identity", 0.0) > best_q:
-        return None
-    return best
+    codings = accepted_codings(accept_encoding, offered)
+    return codings[0] if codings else None
 
 
 class _MediaTypes:

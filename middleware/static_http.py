@@ -21,6 +21,8 @@ from typing import Final, Literal
 
 from werkzeug.http import parse_date, parse_etags, parse_range_header
 
+from .toolkit import accepted_codings
+
 __all__ = [
     "UNSATISFIABLE", "byte_range", "etag_matches", "if_range_holds", "modified_since",
     "preferred_encodings", "refused_path", "strong_etag_matches", "unmodified_since",
@@ -37,9 +39,6 @@ UNSATISFIABLE: Final = False
 # and a Windows drive letter ("C:").
 _REFUSED = re.compile(r"[\\\x00-\x1f\x7f]|//|(?:^|/)\.|%(?:2e|2f|5c|00|25)|(?:^|/)[a-z]:",
                       re.IGNORECASE)
-# RFC 9110 12.4.2: weight = OWS ";" OWS "q=" qvalue
-#                  qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
-_QVALUE = re.compile(r"[qQ]\s*=\s*(0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)")
 # werkzeug reads "bytes=-0" as "bytes=0-"; RFC 9110 14.1.3 says a suffix of 0 cannot be satisfied.
 _ZERO_SUFFIX = re.compile(r"\s*bytes\s*=\s*-\s*0+\s*", re.IGNORECASE)
 # The codings a file can have a pre-compressed sibling for, best first (brotli is smaller).
@@ -76,34 +75,12 @@ def preferred_encodings(header: str) -> tuple[str, ...]:
         preferred_encodings("br;q=0, *")                # ('gzip',)
         preferred_encodings("identity")                 # ()
 
-    A coding not named is refused unless ``*`` allows it; ``q=0`` refuses; an item
-    with a malformed weight is ignored. At equal weights brotli comes before gzip. A
-    coding weighted below an explicitly named ``identity`` is left out: the client
-    prefers the file as it is.
+    :func:`middleware.toolkit.accepted_codings` for the codings a file can have a
+    sibling for: at equal weights brotli comes before gzip.
 
     :param header: The ``Accept-Encoding`` value.
     """
-    weights: dict[str, float] = {}
-    for item in header.split(","):
-        coding, _, params = item.partition(";")
-        coding = coding.strip().lower()
-        if not coding:
-            continue
-        weight = 1.0
-        if params:
-            match = _QVALUE.fullmatch(params.strip())
-            if match is None:
-                continue
-            weight = float(match.group(1))
-        if coding == "x-gzip":  # RFC 9110 8.4.1.3: a recipient SHOULD treat it as gzip
-            coding = "gzip"
-        weights.setdefault(coding, weight)
-    anything = weights.get("*", 0.0)
-    floor = weights.get("identity", 0.0)
-    chosen = [(weights.get(coding, anything), coding) for coding in _CODINGS]
-    chosen = [pair for pair in chosen if pair[0] > 0 and pair[0] >= floor]
-    chosen.sort(key=lambda pair: -pair[0])  # stable: brotli stays first on a tie
-    return tuple(coding for _, coding in chosen)
+    return accepted_codings(header, _CODINGS)
 
 
 def etag_matches(header: str, etag: str) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,9 +32,9 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = [
-    "ClosingIterator", "ETagPolicy", "PathScope", "PrefixMap", "ResponseRewriter", "Rewrite", "add_vary",
-    "close_iterable", "error_app", "fix_rewritten_headers", "headers_of", "is_preflight", "path_matches",
-    "rewrite_start_response", "vary_covers", "wants_json",
+    "ClosingIterator", "ETagPolicy", "PathScope", "PrefixMap", "ResponseRewriter", "Rewrite",
+    "accepted_codings", "add_vary", "close_iterable", "error_app", "fix_rewritten_headers", "headers_of",
+    "is_preflight", "path_matches", "rewrite_start_response", "vary_covers", "wants_json",
 ]
 
 _HeaderList = list[tuple[str, str]]
@@ -260,6 +261,54 @@ def _fix_headers(headers: Headers, length: int | None, drop_etag: bool) -> None:
     if length is not None:
         kept.append(("Content-Length", str(length)))
     pairs[:] = kept
+
+
+# RFC 9110 12.4.2: weight = OWS ";" OWS "q=" qvalue
+#                  qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+_QVALUE = re.compile(r"[qQ]\s*=\s*(0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)")
+
+
+def accepted_codings(header: str, offered: tuple[str, ...]) -> tuple[str, ...]:
+    """The codings of *offered* the client accepts, best first (RFC 9110 12.5.3).
+
+    ::
+
+        accepted_codings("gzip, deflate, br", ("br", "gzip"))      # ('br', 'gzip')
+        accepted_codings("gzip;q=1, br;q=0.5", ("br", "gzip"))     # ('gzip', 'br')
+        accepted_codings("br;q=0, *", ("br", "gzip"))              # ('gzip',)
+        accepted_codings("identity", ("br", "gzip"))               # ()
+
+    A coding named in the header has its own weight; one not named takes that of
+    ``*`` (refused without a ``*``); ``q=0`` refuses; an item with a malformed weight
+    is ignored; ``x-gzip`` is ``gzip`` (RFC 9110 8.4.1.3). At equal weights the order of
+    *offered* decides. A coding weighted below an explicitly named ``identity`` is
+    left out: the client prefers the body as it is. ``StaticFiles`` picks the first
+    variant a file has, ``Compress`` the first coding.
+
+    :param header: The ``Accept-Encoding`` value.
+    :param offered: The codings to choose from, preferred first.
+    """
+    weights: dict[str, float] = {}
+    for item in header.split(","):
+        coding, _, params = item.partition(";")
+        coding = coding.strip().lower()
+        if not coding:
+            continue
+        weight = 1.0
+        if params:
+            match = _QVALUE.fullmatch(params.strip())
+            if match is None:
+                continue
+            weight = float(match.group(1))
+        if coding == "x-gzip":
+            coding = "gzip"
+        weights.setdefault(coding, weight)
+    anything = weights.get("*", 0.0)
+    floor = weights.get("identity", 0.0)
+    chosen = [(weights.get(coding, anything), coding) for coding in offered]
+    chosen = [pair for pair in chosen if pair[0] > 0 and pair[0] >= floor]
+    chosen.sort(key=lambda pair: -pair[0])  # stable: the order of offered decides a tie
+    return tuple(coding for _, coding in chosen)
 
 
 def vary_covers(values: Iterable[str], field: str) -> bool:

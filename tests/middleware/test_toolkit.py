@@ -25,6 +25,7 @@ from middleware.toolkit import (
     PrefixMap,
     ResponseRewriter,
     Rewrite,
+    accepted_codings,
     add_vary,
     close_iterable,
     error_app,
@@ -864,3 +865,26 @@ def test_fix_rewritten_headers_writes_the_headers_in_place():
     headers = Headers([("ETag", '"x"'), ("Content-Length", "10"), ("Accept-Ranges", "bytes"), ("X", "1")])
     fix_rewritten_headers(headers, 4)
     assert headers.to_wsgi_list() == [("ETag", 'W/"x"'), ("X", "1"), ("Content-Length", "4")]
+
+
+# -- Accept-Encoding -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "offered", "expected"),
+    [
+        pytest.param("gzip, deflate, br", ("br", "gzip"), ("br", "gzip"), id="offer-order-at-equal-q"),
+        pytest.param("gzip, deflate, br", ("gzip", "br"), ("gzip", "br"), id="other-offer-order"),
+        pytest.param("gzip;q=1, br;q=0.5", ("br", "gzip"), ("gzip", "br"), id="q-values-first"),
+        pytest.param("br;q=0, *", ("br", "gzip"), ("gzip",), id="named-refusal-beats-star"),
+        pytest.param("*;q=0", ("br", "gzip"), (), id="star-q0"),
+        pytest.param("identity;q=1, gzip;q=0.5", ("gzip",), (), id="identity-preferred"),
+        pytest.param("identity, gzip", ("gzip",), ("gzip",), id="identity-tie-keeps-the-coding"),
+        pytest.param("X-GZIP", ("gzip",), ("gzip",), id="x-gzip-any-case"),
+        pytest.param("gzip;q=abc, br", ("br", "gzip"), ("br",), id="malformed-q-ignores-the-item"),
+        pytest.param("gzip;q=2", ("gzip",), (), id="q-out-of-range-ignored"),
+        pytest.param("", ("br", "gzip"), (), id="empty"),
+    ],
+)
+def test_accepted_codings(header, offered, expected):
+    assert accepted_codings(header, offered) == expected
