@@ -36,9 +36,18 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import BadGateway, HTTPException, InternalServerError
 from werkzeug.http import parse_accept_header, parse_options_header
 
+from framework.compat import headers_list
 from framework.errors import drop_body
 
-from .toolkit import ETagPolicy, PrefixMap, ResponseRewriter, Rewrite, error_app, rewrite_start_response
+from .toolkit import (
+    ETagPolicy,
+    PrefixMap,
+    ResponseRewriter,
+    Rewrite,
+    add_vary,
+    error_app,
+    rewrite_start_response,
+)
 from .xslt_stylesheets import SAFE, Refused, Stylesheets, import_lxml
 
 if TYPE_CHECKING:
@@ -193,7 +202,8 @@ class XSLT(ResponseRewriter):
         if self._negotiate:  # an XML response left alone gets Vary on the way out (_vary_accept)
             if not prefers_html(environ.get("HTTP_ACCEPT"), media):
                 return None
-            headers["Vary"] = _vary_with_accept(", ".join(headers.getlist("Vary")))
+            pairs = headers_list(headers)
+            pairs[:] = add_vary(pairs, "Accept")
         return _BUFFER
 
     def rewrite(self, environ: WSGIEnvironment, status: str, headers: Headers,
@@ -337,14 +347,6 @@ def prefers_html(accept: str | None, media: str | None) -> bool:
     return html > 0 if media is None else html > parsed.quality(media)
 
 
-def _vary_with_accept(vary: str | None) -> str:
-    """A ``Vary`` value naming ``Accept`` (RFC 9110 12.5.5): *vary* plus ``Accept`` if not in it."""
-    names = [name.strip() for name in (vary or "").split(",") if name.strip()]
-    if "*" in names or "accept" in (name.lower() for name in names):
-        return ", ".join(names)
-    return ", ".join([*names, "Accept"])
-
-
 def _vary_accept(status: str, headers: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
     """``Vary: Accept`` on a response whose form depended on ``Accept`` (``when="not-accepted"``).
 
@@ -355,9 +357,7 @@ def _vary_accept(status: str, headers: list[tuple[str, str]]) -> tuple[str, list
     media = next((xml_media_type(value) for name, value in headers if name.lower() == "content-type"), None)
     if not (status.startswith("304") or (status.startswith("200") and media)):
         return status, headers
-    vary = ", ".join(value for name, value in headers if name.lower() == "vary")
-    kept = [(name, value) for name, value in headers if name.lower() != "vary"]
-    return status, [*kept, ("Vary", _vary_with_accept(vary))]
+    return status, add_vary(headers, "Accept")
 
 
 def _whole_body_request(environ: WSGIEnvironment) -> WSGIEnvironment:
