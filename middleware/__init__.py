@@ -18,11 +18,14 @@ one with :class:`Mount`; ``ProxyFix`` is Werkzeug's. Authentication and authoriz
 :class:`Authorize` (``docs/auth.md``). Rate limiting: :class:`RateLimit`
 (``docs/ratelimit.md``). Static files: :class:`StaticFiles` (``docs/static.md``).
 XML turned into HTML: :class:`XSLT` (``docs/xslt.md``). A load-balancing reverse
-proxy: :class:`Proxy` (``docs/proxy.md``). Compression and CORS: :class:`Compress`,
+proxy: :class:`Proxy` (``docs/proxy.md``; imported on first use, so urllib3 is loaded
+only by apps that forward). Compression and CORS: :class:`Compress`,
 :class:`CORS` (``docs/compress-cors.md``). The helpers
 for writing a layer of your own are the public :mod:`middleware.toolkit` (see
 ``docs/middleware.md``).
 """
+
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -32,12 +35,23 @@ from .compress import Compress
 from .cors import CORS
 from .login import FormLogin
 from .mount import Mount
-from .proxy import Proxy
 from .ratelimit import RateLimit
 from .sessions import Sessions
 from .stack import Stack
 from .static import StaticFiles
 from .xslt import XSLT
 
+if TYPE_CHECKING:
+    from .proxy import Proxy
+
 __all__ = ["CORS", "XSLT", "Authorize", "BasicAuth", "Compress", "FormLogin", "Mount", "Proxy", "ProxyFix",
            "RateLimit", "Sessions", "Stack", "StaticFiles", "TokenAuth"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Proxy``, imported on first use: urllib3 is not loaded for apps that never forward."""
+    if name == "Proxy":
+        from .proxy import Proxy
+
+        return Proxy
+    raise AttributeError(f"module 'middleware' has no attribute {name!r}")

@@ -90,6 +90,15 @@ def test_framework_never_imports_middleware_nor_the_cli_from_below():
         assert "framework.cli" not in text and "framework import cli" not in text, path
 
 
+def test_urllib3_is_imported_with_proxy_only():
+    code = ("import sys, middleware\n"
+            "assert 'urllib3' not in sys.modules, 'urllib3 imported with middleware'\n"
+            "from middleware import Proxy, Stack\n"
+            "assert Proxy.__module__ == 'middleware.proxy' and 'urllib3' in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_jinja2_is_imported_on_first_render_only():
     code = ("import sys, framework\napp = framework.App(__name__)\n"
             "assert 'jinja2' not in sys.modules, 'jinja2 imported at start-up'\n"
