@@ -57,7 +57,6 @@ from .toolkit import (
     accepted_codings,
     add_vary,
     rewrite_start_response,
-    vary_covers,
 )
 
 if TYPE_CHECKING:
@@ -338,14 +337,8 @@ class Compress(ResponseRewriter):
         length = _examine(status, pairs, self.minimum_size, self.media_types)
         if length is None:
             return None
-        vary = [value for name, value in pairs if name.lower() == "vary"]
-        kept = [pair for pair in pairs if pair[0].lower() not in ("vary", "content-encoding")]
-        if not vary_covers(vary, "accept-encoding"):
-            vary.append("Accept-Encoding")
-        if vary:
-            kept.append(("Vary", ", ".join(vary)))
-        kept.append(("Content-Encoding", coding))
-        pairs[:] = kept
+        kept = add_vary([pair for pair in pairs if pair[0].lower() != "content-encoding"], "Accept-Encoding")
+        pairs[:] = [*kept, ("Content-Encoding", coding)]
         return _BUFFER if 0 <= length <= _BUFFER_LIMIT else _STREAM
 
     def rewrite(self, environ: WSGIEnvironment, status: str, headers: Headers,
